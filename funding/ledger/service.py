@@ -1,0 +1,380 @@
+"""The journal service: the only way anything is written to the journal.
+
+Appending validates the legs (whole cents, within bounds, open accounts, summing to zero), takes
+the append lock, numbers the entry after the current head and chains its hash, and keeps the
+monthly account totals in the same transaction. Corrections are reversing entries; there is no
+update or delete, and the database refuses them too (see the migrations' triggers).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from funding.db import lock_for_append, write_transaction
+from funding.ledger.chain import (
+    GENESIS_HASH,
+    EntryRecord,
+    PostingRecord,
+    Verification,
+    entry_hash,
+    format_recorded_at,
+)
+from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
+from funding.money import Money
+
+ACCOUNT_ROOTS = ("assets", "liabilities", "income", "expenses", "equity")
+MAX_POSTING = Money(100_000_000_000)
+"""EUR 1 billion: far beyond any programme, small enough to catch a slipped decimal point."""
+MAX_PAGE = 500
+
+
+class LedgerError(ValueError):
+    """A journal request that breaks a rule; nothing was written."""
+
+
+class UnbalancedEntry(LedgerError):
+    pass
+
+
+class UnknownAccount(LedgerError):
+    pass
+
+
+class ClosedAccount(LedgerError):
+    pass
+
+
+class InvalidAmount(LedgerError):
+    pass
+
+
+class EntryNotFound(LedgerError):
+    pass
+
+
+class CannotReverse(LedgerError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One side of an entry to append: debit positive, credit negative."""
+
+    account: str
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    seq: int
+    hash: str
+
+
+def account_kind(name: str) -> str:
+    root, _, rest = name.partition(":")
+    if root not in ACCOUNT_ROOTS or not rest or any(not part for part in rest.split(":")):
+        raise UnknownAccount(
+            f"account {name!r} is not of the form <{'|'.join(ACCOUNT_ROOTS)}>:<name>[:<name>…]"
+        )
+    return root
+
+
+def validate_legs(legs: Sequence[Leg]) -> None:
+    """The rules an entry must meet before it may be appended (pure, no I/O)."""
+    if len(legs) < 2:
+        raise UnbalancedEntry("an entry needs at least two postings")
+    for leg in legs:
+        if not isinstance(leg.amount, Money):
+            raise InvalidAmount(f"amount for {leg.account} is not Money: {leg.amount!r}")
+        if leg.amount.cents == 0:
+            raise InvalidAmount(f"posting to {leg.account} is zero")
+        if abs(leg.amount) > MAX_POSTING:
+            raise InvalidAmount(f"posting to {leg.account} exceeds {MAX_POSTING}")
+        account_kind(leg.account)
+    imbalance = sum(leg.amount.cents for leg in legs)
+    if imbalance != 0:
+        raise UnbalancedEntry(f"postings sum to {Money(imbalance)}, not zero")
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+class LedgerService:
+    """Appends to and reads from the journal."""
+
+    # -- accounts -----------------------------------------------------------------------------
+    async def open_account(self, name: str, label: str = "") -> None:
+        """Open `name` if it is not there yet (idempotent)."""
+        kind = account_kind(name)
+        async with write_transaction():
+            exists = await Account.exists().where(Account.name == name)
+            if not exists:
+                await Account.insert(
+                    Account(name=name, kind=kind, label=label, is_open=True, opened_at=_now())
+                )
+
+    async def accounts(self) -> list[dict]:
+        return await Account.select(Account.name, Account.kind, Account.label, Account.is_open).order_by(
+            Account.name
+        )
+
+    # -- appending ----------------------------------------------------------------------------
+    async def append(
+        self,
+        *,
+        kind: str,
+        description: str,
+        occurred_on: date,
+        legs: Sequence[Leg],
+        reference: str | None = None,
+        idempotency_key: str | None = None,
+        reverses_seq: int | None = None,
+    ) -> EntryRecord:
+        """Append one entry, or return the one already booked under `idempotency_key`."""
+        kind, description = kind.strip(), description.strip()
+        if not kind or len(kind) > 40:
+            raise LedgerError("kind must be 1–40 characters")
+        if not description:
+            raise LedgerError("an entry needs a description")
+        validate_legs(legs)
+        async with write_transaction():
+            await lock_for_append()
+            if idempotency_key is not None:
+                existing = await JournalEntry.select(JournalEntry.seq).where(
+                    JournalEntry.idempotency_key == idempotency_key
+                ).first()
+                if existing:
+                    return await self.entry(existing["seq"])
+            if reverses_seq is not None and await JournalEntry.exists().where(
+                JournalEntry.reverses_seq == reverses_seq
+            ):
+                raise CannotReverse(f"entry {reverses_seq} has already been reversed")
+            account_ids = await self._open_account_ids({leg.account for leg in legs})
+            head = await self.head()
+            seq, recorded_at = head.seq + 1, format_recorded_at(_now())
+            digest = entry_hash(
+                seq=seq,
+                prev_hash=head.hash,
+                occurred_on=occurred_on,
+                recorded_at=recorded_at,
+                kind=kind,
+                description=description,
+                reference=reference,
+                postings=[(leg.account, leg.amount.cents) for leg in legs],
+            )
+            inserted = await JournalEntry.insert(
+                JournalEntry(
+                    seq=seq,
+                    occurred_on=occurred_on,
+                    recorded_at=datetime.strptime(recorded_at, "%Y-%m-%dT%H:%M:%SZ").replace(
+                        tzinfo=timezone.utc
+                    ),
+                    kind=kind,
+                    description=description,
+                    reference=reference,
+                    idempotency_key=idempotency_key,
+                    reverses_seq=reverses_seq,
+                    prev_hash=head.hash,
+                    hash=digest,
+                )
+            )
+            entry_id = inserted[0]["id"]
+            await Posting.insert(
+                *[
+                    Posting(
+                        entry=entry_id,
+                        position=position,
+                        account=account_ids[leg.account],
+                        amount_cents=leg.amount.cents,
+                    )
+                    for position, leg in enumerate(legs)
+                ]
+            )
+            await self._add_to_month_totals(occurred_on, legs, account_ids)
+        return EntryRecord(
+            seq=seq,
+            prev_hash=head.hash,
+            hash=digest,
+            occurred_on=occurred_on,
+            recorded_at=recorded_at,
+            kind=kind,
+            description=description,
+            reference=reference,
+            reverses=reverses_seq,
+            postings=[PostingRecord(account=leg.account, amount=leg.amount.cents) for leg in legs],
+        )
+
+    async def reverse(self, seq: int, *, reason: str, occurred_on: date | None = None) -> EntryRecord:
+        """Undo entry `seq` with a new entry of opposite postings; history stays as it was."""
+        reason = reason.strip()
+        if not reason:
+            raise CannotReverse("a reversal needs a reason")
+        original = await self.entry(seq)
+        if original.reverses is not None:
+            raise CannotReverse(f"entry {seq} is itself a reversal; book a new entry instead")
+        return await self.append(
+            kind="reversal",
+            description=f"Correctie van boeking {seq}: {reason}",
+            occurred_on=occurred_on or date.today(),
+            legs=[Leg(p.account, Money(-p.amount)) for p in original.postings],
+            reference=f"reverses:{seq}",
+            reverses_seq=seq,
+        )
+
+    async def _open_account_ids(self, names: set[str]) -> dict[str, int]:
+        rows = await Account.select(Account.id, Account.name, Account.is_open).where(
+            Account.name.is_in(sorted(names))
+        )
+        found = {row["name"]: row for row in rows}
+        missing = sorted(names - found.keys())
+        if missing:
+            raise UnknownAccount(f"unknown account(s): {', '.join(missing)}")
+        closed = sorted(name for name, row in found.items() if not row["is_open"])
+        if closed:
+            raise ClosedAccount(f"closed account(s): {', '.join(closed)}")
+        return {name: row["id"] for name, row in found.items()}
+
+    async def _add_to_month_totals(
+        self, occurred_on: date, legs: Sequence[Leg], account_ids: dict[str, int]
+    ) -> None:
+        per_account: dict[int, int] = defaultdict(int)
+        for leg in legs:
+            per_account[account_ids[leg.account]] += leg.amount.cents
+        for account_id, cents in per_account.items():
+            await AccountMonthBalance.raw(
+                "INSERT INTO account_month_balance (account, month, amount_cents) VALUES ({}, {}, {}) "
+                "ON CONFLICT (account, month) DO UPDATE "
+                "SET amount_cents = account_month_balance.amount_cents + excluded.amount_cents",
+                account_id,
+                _month(occurred_on),
+                cents,
+            )
+
+    # -- reading ------------------------------------------------------------------------------
+    async def head(self) -> Head:
+        row = (
+            await JournalEntry.select(JournalEntry.seq, JournalEntry.hash)
+            .order_by(JournalEntry.seq, ascending=False)
+            .first()
+        )
+        return Head(row["seq"], row["hash"]) if row else Head(0, GENESIS_HASH)
+
+    async def entry(self, seq: int) -> EntryRecord:
+        entries = await self._records(JournalEntry.seq == seq, ascending=True, limit=1)
+        if not entries:
+            raise EntryNotFound(f"there is no entry {seq}")
+        return entries[0]
+
+    async def entries_after(self, after: int = 0, limit: int = 100) -> list[EntryRecord]:
+        """Oldest first, from `after` on (keyset, never OFFSET)."""
+        return await self._records(JournalEntry.seq > after, ascending=True, limit=_page(limit))
+
+    async def entries_before(self, before: int | None = None, limit: int = 50) -> list[EntryRecord]:
+        """Newest first, strictly before `before` (or from the head)."""
+        where = JournalEntry.seq < before if before is not None else None
+        return await self._records(where, ascending=False, limit=_page(limit))
+
+    async def iter_entries(self, batch: int = MAX_PAGE) -> AsyncIterator[EntryRecord]:
+        """The whole chain in seq order, in batches: memory stays flat however long it is."""
+        after = 0
+        while True:
+            entries = await self.entries_after(after, batch)
+            for entry in entries:
+                yield entry
+            if len(entries) < batch:
+                return
+            after = entries[-1].seq
+
+    async def verify(self) -> Verification:
+        result = Verification()
+        async for entry in self.iter_entries():
+            if not result.feed(entry):
+                break
+        return result
+
+    async def _records(self, where, *, ascending: bool, limit: int) -> list[EntryRecord]:
+        query = JournalEntry.select(
+            JournalEntry.id,
+            JournalEntry.seq,
+            JournalEntry.prev_hash,
+            JournalEntry.hash,
+            JournalEntry.occurred_on,
+            JournalEntry.recorded_at,
+            JournalEntry.kind,
+            JournalEntry.description,
+            JournalEntry.reference,
+            JournalEntry.reverses_seq,
+        )
+        if where is not None:
+            query = query.where(where)
+        rows = await query.order_by(JournalEntry.seq, ascending=ascending).limit(limit)
+        if not rows:
+            return []
+        postings = await Posting.select(
+            Posting.entry, Posting.account.name.as_alias("account"), Posting.amount_cents
+        ).where(Posting.entry.is_in([row["id"] for row in rows])).order_by(Posting.entry).order_by(
+            Posting.position
+        )
+        by_entry: dict[int, list[PostingRecord]] = defaultdict(list)
+        for posting in postings:
+            by_entry[posting["entry"]].append(
+                PostingRecord(account=posting["account"], amount=posting["amount_cents"])
+            )
+        return [
+            EntryRecord(
+                seq=row["seq"],
+                prev_hash=row["prev_hash"],
+                hash=row["hash"],
+                occurred_on=row["occurred_on"],
+                recorded_at=format_recorded_at(row["recorded_at"]),
+                kind=row["kind"],
+                description=row["description"],
+                reference=row["reference"],
+                reverses=row["reverses_seq"],
+                postings=by_entry[row["id"]],
+            )
+            for row in rows
+        ]
+
+    # -- balances -----------------------------------------------------------------------------
+    async def balances(self, start: date | None = None, end: date | None = None) -> dict[str, Money]:
+        """Each account's balance over the months from `start` to `end` (inclusive), read from
+        the monthly totals: the cost grows with accounts × months, never with entries."""
+        where = []
+        args: list = []
+        if start is not None:
+            where.append("b.month >= {}")
+            args.append(_month(start))
+        if end is not None:
+            where.append("b.month <= {}")
+            args.append(_month(end))
+        rows = await AccountMonthBalance.raw(
+            "SELECT a.name AS name, SUM(b.amount_cents) AS cents FROM account_month_balance b "
+            "JOIN account a ON a.id = b.account"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " GROUP BY a.name",
+            *args,
+        )
+        return {row["name"]: Money(int(row["cents"])) for row in rows}
+
+    async def balances_from_postings(self) -> dict[str, Money]:
+        """The same balances summed from every posting: slow, for audits and tests only."""
+        rows = await Posting.raw(
+            "SELECT a.name AS name, SUM(p.amount_cents) AS cents FROM posting p "
+            "JOIN account a ON a.id = p.account GROUP BY a.name"
+        )
+        return {row["name"]: Money(int(row["cents"])) for row in rows}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _page(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE:
+        raise LedgerError(f"limit must be between 1 and {MAX_PAGE}")
+    return limit

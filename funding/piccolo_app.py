@@ -1,0 +1,23 @@
+"""The single Piccolo app: one migration unit, so every migration lives in `migrations/`."""
+
+from piccolo.conf.apps import AppConfig
+
+from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
+from funding.programme.tables import BudgetLine, BudgetPeriod, Programme
+from funding.settings import ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="funding",
+    migrations_folder_path=str(ROOT / "migrations"),
+    table_classes=[
+        Account,
+        JournalEntry,
+        Posting,
+        AccountMonthBalance,
+        Programme,
+        BudgetPeriod,
+        BudgetLine,
+    ],
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,1 @@
+"""The programme being funded, its budget periods and budget lines."""

@@ -1,0 +1,61 @@
+"""Settings, read once from the environment (never from files in the repository)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The checkout: templates/, migrations/ and static/ live beside the package."""
+
+DEFAULT_DATABASE_URL = "sqlite:///funding.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    """`sqlite:///path` (embedded default) or `postgresql://…` (production)."""
+    secret_key: str = field(default="", repr=False)
+    """Signs sessions and CSRF tokens; shared by every app process."""
+    base_url: str = "http://127.0.0.1:8000"
+    """Public URL, used in webhook and redirect URLs."""
+    mollie_api_key: str = field(default="", repr=False)
+    mollie_api_endpoint: str = ""
+    """Empty means Mollie's own; the local stand-in's URL in demo and tests."""
+    smtp_url: str = ""
+    """Unset: mail goes to the outbox folder and the log."""
+    default_locale: str = "nl"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        secret_key = environ.get("FUNDING_SECRET_KEY", "")
+        if not secret_key:
+            # Fine for one demo process; several processes must share a configured key.
+            log.warning("FUNDING_SECRET_KEY is not set: using a random key for this process only")
+            secret_key = secrets.token_urlsafe(32)
+        return cls(
+            database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            secret_key=secret_key,
+            base_url=(environ.get("FUNDING_BASE_URL") or cls.base_url).rstrip("/"),
+            mollie_api_key=environ.get("MOLLIE_API_KEY", ""),
+            mollie_api_endpoint=environ.get("MOLLIE_API_ENDPOINT", ""),
+            smtp_url=environ.get("SMTP_URL", ""),
+        )
+
+    @property
+    def uses_postgres(self) -> bool:
+        return is_postgres_url(self.database_url)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://"))
