@@ -6,6 +6,7 @@ Floats never touch an amount. Text and `Decimal` exist only at the edges (forms,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -14,6 +15,7 @@ from babel.numbers import NumberFormatError, format_currency, parse_decimal
 
 CURRENCY = "EUR"
 CENT = Decimal("0.01")
+_TYPED_AMOUNT = re.compile(r"-?\d[\d., ]*")
 
 
 class MoneyError(ValueError):
@@ -53,8 +55,8 @@ class Money:
     def parse(cls, text: str, locale: str = "nl") -> Money:
         """Parse what a person typed, in their locale: `1.000,50` in Dutch, `1,000.50` in English."""
         cleaned = text.replace("€", "").replace("EUR", "").replace("\u00a0", " ").strip()
-        if not cleaned:
-            raise MoneyError("enter an amount")
+        if not _TYPED_AMOUNT.fullmatch(cleaned):
+            raise MoneyError(f"{text!r} is not an amount")
         try:
             amount = parse_decimal(cleaned.replace(" ", ""), locale=locale, strict=True)
         except NumberFormatError as exc:

@@ -15,6 +15,8 @@ from datetime import date, datetime, timezone
 
 import msgspec
 
+from funding.money import Money
+
 GENESIS_HASH = "0" * 64
 
 
@@ -22,6 +24,14 @@ class PostingRecord(msgspec.Struct, frozen=True):
     account: str
     amount: int
     """Euro cents; debit positive, credit negative."""
+
+    @property
+    def debit(self) -> Money | None:
+        return Money(self.amount) if self.amount > 0 else None
+
+    @property
+    def credit(self) -> Money | None:
+        return Money(-self.amount) if self.amount < 0 else None
 
 
 class EntryRecord(msgspec.Struct, frozen=True):

@@ -1,0 +1,3 @@
+from funding.cli import main
+
+main()

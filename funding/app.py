@@ -1,0 +1,79 @@
+"""The Litestar application: audiences' controllers on top of the domain services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.datastructures import State
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
+
+from funding import db
+from funding.api.controllers import HealthController, LedgerApiController
+from funding.dependencies import SERVICES
+from funding.public.controllers import PublicController
+from funding.settings import ROOT, Settings
+from funding.web.cache import DataVersion, cache_key
+from funding.web.errors import EXCEPTION_HANDLERS
+from funding.web.locale import LocaleMiddleware
+from funding.web.security import SecurityHeadersMiddleware
+from funding.web.templating import template_config
+
+WEBHOOK_PATHS = ["/webhooks/mollie"]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    db.bind(db.engine_for_url(settings.database_url))
+    data_version = DataVersion(settings)
+
+    @asynccontextmanager
+    async def database(_app: Litestar) -> AsyncIterator[None]:
+        async with db.connection_pool():
+            yield
+
+    return Litestar(
+        route_handlers=[
+            PublicController,
+            LedgerApiController,
+            HealthController,
+            create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
+        ],
+        dependencies=SERVICES,
+        lifespan=[database, data_version.lifespan],
+        middleware=[
+            SecurityHeadersMiddleware(https=settings.secure_cookies),
+            LocaleMiddleware(secure_cookies=settings.secure_cookies),
+        ],
+        template_config=template_config(),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=WEBHOOK_PATHS,
+        ),
+        response_cache_config=ResponseCacheConfig(key_builder=cache_key, default_expiration=300),
+        stores={"response_cache": MemoryStore()},
+        openapi_config=OpenAPIConfig(
+            title="funding",
+            version="1",
+            description="The public, read-only interface of the contribution ledger.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=LoggingConfig(
+            root={"level": "INFO", "handlers": ["queue_listener"]},
+            log_exceptions="never",
+        ),
+        state=State({"settings": settings, "data_version": data_version}),
+    )

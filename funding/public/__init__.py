@@ -1,0 +1,1 @@
+"""Pages for everyone: the programme, the public ledger and its open-data exports."""

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, MediaType, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from litestar.response import Stream, Template
+
+from funding.ledger.service import LedgerService
+from funding.programme.service import ProgrammeService
+
+PAGE_SIZE = 50
+SeqQuery = Annotated[int | None, QueryParameter(ge=1, le=2**53, description="Journal entry sequence number")]
+
+
+class PublicController(Controller):
+    path = "/"
+    tags = ["public pages"]
+
+    @get("/", name="home", cache=True)
+    async def home(self, programmes: NamedDependency[ProgrammeService]) -> Template:
+        """The programme: this period's budget against income and spending, per budget line."""
+        overview = await programmes.overview(date.today())
+        programme = overview.programme if overview else await programmes.first_programme()
+        return Template("public/home.html", context={"overview": overview, "programme": programme})
+
+    @get("/ledger", name="ledger", cache=True)
+    async def ledger(
+        self,
+        ledger: NamedDependency[LedgerService],
+        programmes: NamedDependency[ProgrammeService],
+        before: SeqQuery = None,
+        after: SeqQuery = None,
+    ) -> Template:
+        """The public ledger, newest first, a page at a time (keyset pagination)."""
+        if after is not None:
+            entries = list(reversed(await ledger.entries_after(after, PAGE_SIZE)))
+        else:
+            entries = await ledger.entries_before(before, PAGE_SIZE)
+        head = await ledger.head()
+        return Template(
+            "public/ledger.html",
+            context={
+                "entries": entries,
+                "head": head,
+                "newer": entries[0].seq if entries and entries[0].seq < head.seq else None,
+                "older": entries[-1].seq if entries and entries[-1].seq > 1 else None,
+                "programme": await programmes.first_programme(),
+            },
+        )
+
+    @get("/ledger.json", name="ledger_json", media_type=MediaType.JSON)
+    async def ledger_json(self, ledger: NamedDependency[LedgerService]) -> Stream:
+        """The whole hash chain as one JSON document, for `funding verify` and anyone's own check."""
+        head = await ledger.head()
+        return Stream(
+            _export_json(ledger, head.seq, head.hash),
+            media_type=MediaType.JSON,
+            headers={"content-disposition": 'inline; filename="ledger.json"'},
+        )
+
+    @get("/accessibility", name="accessibility")
+    async def accessibility(self, programmes: NamedDependency[ProgrammeService]) -> Template:
+        """The accessibility statement Dutch public bodies publish."""
+        return Template(
+            "public/accessibility.html", context={"programme": await programmes.first_programme()}
+        )
+
+
+async def _export_json(ledger: LedgerService, head_seq: int, head_hash: str) -> AsyncIterator[bytes]:
+    """Streams the chain up to the head read at the start, so the document is one snapshot."""
+    encode = msgspec.json.encode
+    yield b'{"head_seq":' + encode(head_seq) + b',"head_hash":' + encode(head_hash) + b',"entries":['
+    first = True
+    async for entry in ledger.iter_entries():
+        if entry.seq > head_seq:
+            break
+        yield (b"" if first else b",") + encode(entry)
+        first = False
+    yield b"]}"

@@ -1,0 +1,55 @@
+"""Errors answer in the asker's format: JSON for the API and exports, the app's own page otherwise.
+
+Never a stack trace: a 500 is logged in full on the server and shown as a short apology.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Template
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
+
+from funding.ledger.service import EntryNotFound, LedgerError
+
+log = logging.getLogger("funding.errors")
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/health", "/schema")) or path.endswith(".json")
+
+
+def _status_and_detail(exc: Exception) -> tuple[int, str, object]:
+    if isinstance(exc, EntryNotFound):
+        return 404, str(exc), None
+    if isinstance(exc, LedgerError):
+        return HTTP_400_BAD_REQUEST, str(exc), None
+    if isinstance(exc, ValidationException):
+        return exc.status_code, exc.detail, exc.extra
+    if isinstance(exc, HTTPException):
+        return exc.status_code, exc.detail, None
+    return HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error", None
+
+
+def handle_error(request: Request, exc: Exception) -> Response:
+    status, detail, extra = _status_and_detail(exc)
+    if status >= 500:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    headers = getattr(exc, "headers", None) or {}
+    if wants_json(request):
+        body: dict = {"status_code": status, "detail": detail}
+        if extra:
+            body["extra"] = extra
+        return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+    return Template(
+        "errors/error.html",
+        context={"status_code": status, "detail": detail if status < 500 else ""},
+        status_code=status,
+        headers=headers,
+    )
+
+
+EXCEPTION_HANDLERS = {Exception: handle_error, HTTPException: handle_error}

@@ -1,0 +1,82 @@
+"""Every test runs on the backend `DATABASE_URL` names (SQLite when unset), in its own database.
+
+The environment is settled before `funding` is imported: Piccolo binds engines on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from tests.databases import TestDatabases
+
+DATABASES = TestDatabases(os.environ.get("DATABASE_URL"))
+os.environ["DATABASE_URL"] = DATABASES.template_url
+os.environ.setdefault("FUNDING_SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.pop("MOLLIE_API_KEY", None)
+
+import pytest  # noqa: E402
+from litestar.testing import AsyncTestClient  # noqa: E402
+
+from funding import db  # noqa: E402
+from funding.app import create_app  # noqa: E402
+from funding.ledger.service import LedgerService  # noqa: E402
+from funding.settings import Settings  # noqa: E402
+
+
+def pytest_report_header(config) -> str:
+    return f"funding database backend: {DATABASES.backend}"
+
+
+def pytest_sessionstart(session) -> None:
+    async def prepare() -> None:
+        await DATABASES.create_template()
+        db.bind(db.engine_for_url(DATABASES.template_url))
+        await db.migrate()
+        if not DATABASES.postgres:  # fold the WAL into the file, so copying the file is enough
+            await db.current_engine().run_ddl("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    asyncio.run(prepare())
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    asyncio.run(DATABASES.drop_all())
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if DATABASES.postgres:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgresql://…")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def backend() -> str:
+    return DATABASES.backend
+
+
+@pytest.fixture
+async def database() -> str:
+    """The URL of a fresh, migrated database, bound to every table for this test."""
+    url = await DATABASES.fresh()
+    db.bind(db.engine_for_url(url))
+    yield url
+    await DATABASES.drop(url)
+
+
+@pytest.fixture
+def settings(database: str) -> Settings:
+    return Settings(database_url=database, secret_key="test-secret-key-not-for-production")
+
+
+@pytest.fixture
+def ledger(database: str) -> LedgerService:
+    return LedgerService()
+
+
+@pytest.fixture
+async def client(settings: Settings):
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
