@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def database(_app: Litestar) -> AsyncIterator[None]:
-        async with db.connection_pool():
+        async with db.connection_pool(settings.database_pool_size):
             yield
 
     return Litestar(

@@ -98,13 +98,13 @@ async def ping() -> None:
 
 
 @asynccontextmanager
-async def connection_pool() -> AsyncIterator[None]:
+async def connection_pool(size: int) -> AsyncIterator[None]:
     """A pool on PostgreSQL only: Piccolo's SQLite engine opens a connection per query."""
     engine = current_engine()
-    if not isinstance(engine, PostgresEngine):
+    if not isinstance(engine, PostgresEngine) or size < 1:
         yield
         return
-    await engine.start_connection_pool(min_size=2, max_size=10)
+    await engine.start_connection_pool(min_size=min(2, size), max_size=size)
     try:
         yield
     finally:

@@ -30,7 +30,8 @@ class Settings:
     """Empty means Mollie's own; the local stand-in's URL in demo and tests."""
     smtp_url: str = ""
     """Unset: mail goes to the outbox folder and the log."""
-    default_locale: str = "nl"
+    database_pool_size: int = 10
+    """Connections per app process on PostgreSQL; 0 opens one per query (tests do)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -46,6 +47,7 @@ class Settings:
             mollie_api_key=environ.get("MOLLIE_API_KEY", ""),
             mollie_api_endpoint=environ.get("MOLLIE_API_ENDPOINT", ""),
             smtp_url=environ.get("SMTP_URL", ""),
+            database_pool_size=int(environ.get("DATABASE_POOL_SIZE", "10")),
         )
 
     @property

@@ -68,7 +68,9 @@ async def database() -> str:
 
 @pytest.fixture
 def settings(database: str) -> Settings:
-    return Settings(database_url=database, secret_key="test-secret-key-not-for-production")
+    # No pool: the test client runs the app on its own event loop, and the test body queries
+    # from another; an asyncpg pool belongs to one loop.
+    return Settings(database_url=database, secret_key="test-secret-key-not-for-production", database_pool_size=0)
 
 
 @pytest.fixture
