@@ -82,3 +82,12 @@ def ledger(database: str) -> LedgerService:
 async def client(settings: Settings):
     async with AsyncTestClient(app=create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def live_server(database: str, tmp_path):
+    """`funding serve --demo` on a free port with this test's database, stopped afterwards."""
+    from tests.live import LiveServer
+
+    with LiveServer(database, demo=True, log_path=tmp_path / "server.log") as server:
+        yield server
