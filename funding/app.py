@@ -13,6 +13,7 @@ from litestar.datastructures import State
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 
@@ -21,13 +22,15 @@ from funding.api.controllers import HealthController, LedgerApiController
 from funding.dependencies import SERVICES
 from funding.public.controllers import PublicController
 from funding.settings import ROOT, Settings
+from funding.staff.api import StaffApiController
 from funding.web.cache import DataVersion, cache_key
 from funding.web.errors import EXCEPTION_HANDLERS
 from funding.web.locale import LocaleMiddleware
 from funding.web.security import SecurityHeadersMiddleware
 from funding.web.templating import template_config
 
-WEBHOOK_PATHS = ["/webhooks/mollie"]
+# Mollie's unsigned webhook, and the bearer-token staff API (no cookies, so no CSRF to forge).
+CSRF_EXEMPT = ["/webhooks/mollie", "/staff/api/"]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -45,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PublicController,
             LedgerApiController,
             HealthController,
+            StaffApiController,
             create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
         ],
         dependencies=SERVICES,
@@ -59,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             cookie_samesite="lax",
-            exclude=WEBHOOK_PATHS,
+            exclude=CSRF_EXEMPT,
         ),
         response_cache_config=ResponseCacheConfig(key_builder=cache_key, default_expiration=300),
         stores={"response_cache": MemoryStore()},
@@ -69,6 +73,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="The public, read-only interface of the contribution ledger.",
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=LoggingConfig(

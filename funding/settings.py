@@ -30,6 +30,8 @@ class Settings:
     """Empty means Mollie's own; the local stand-in's URL in demo and tests."""
     smtp_url: str = ""
     """Unset: mail goes to the outbox folder and the log."""
+    staff_api_token: str = field(default="", repr=False)
+    """Bearer token for the staff JSON API; unset disables that API."""
     database_pool_size: int = 10
     """Connections per app process on PostgreSQL; 0 opens one per query (tests do)."""
 
@@ -47,6 +49,7 @@ class Settings:
             mollie_api_key=environ.get("MOLLIE_API_KEY", ""),
             mollie_api_endpoint=environ.get("MOLLIE_API_ENDPOINT", ""),
             smtp_url=environ.get("SMTP_URL", ""),
+            staff_api_token=environ.get("FUNDING_STAFF_API_TOKEN", ""),
             database_pool_size=int(environ.get("DATABASE_POOL_SIZE", "10")),
         )
 

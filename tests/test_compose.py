@@ -8,7 +8,7 @@ import yaml
 from funding.settings import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-SECRETS = {"FUNDING_SECRET_KEY", "MOLLIE_API_KEY", "POSTGRES_PASSWORD"}
+SECRETS = {"FUNDING_SECRET_KEY", "FUNDING_STAFF_API_TOKEN", "MOLLIE_API_KEY", "POSTGRES_PASSWORD"}
 
 
 def variables_the_app_reads() -> set[str]:

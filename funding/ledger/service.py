@@ -59,6 +59,10 @@ class CannotReverse(LedgerError):
     pass
 
 
+class IdempotencyConflict(LedgerError):
+    """The idempotency key was used before for a different entry."""
+
+
 @dataclass(frozen=True, slots=True)
 class Leg:
     """One side of an entry to append: debit positive, credit negative."""
@@ -148,7 +152,14 @@ class LedgerService:
                     JournalEntry.idempotency_key == idempotency_key
                 ).first()
                 if existing:
-                    return await self.entry(existing["seq"])
+                    booked = await self.entry(existing["seq"])
+                    asked = (kind, description, occurred_on, reference, [(l.account, l.amount.cents) for l in legs])
+                    if asked != (booked.kind, booked.description, booked.occurred_on, booked.reference,
+                                 [(p.account, p.amount) for p in booked.postings]):
+                        raise IdempotencyConflict(
+                            f"idempotency key {idempotency_key!r} was used for a different entry (#{booked.seq})"
+                        )
+                    return booked
             if reverses_seq is not None and await JournalEntry.exists().where(
                 JournalEntry.reverses_seq == reverses_seq
             ):

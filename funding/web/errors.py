@@ -6,25 +6,47 @@ Never a stack trace: a 500 is logged in full on the server and shown as a short 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
+
+import msgspec
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.response import Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 
-from funding.ledger.service import EntryNotFound, LedgerError
+from funding.ledger.service import EntryNotFound, IdempotencyConflict, LedgerError
 
 log = logging.getLogger("funding.errors")
 
 
+class ErrorBody(msgspec.Struct):
+    """Every JSON error: the status again, and a sentence saying what is wrong."""
+
+    status_code: int
+    detail: str
+    extra: list | dict | None = None
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI descriptions of the errors a handler can answer with."""
+    return {
+        status: ResponseSpec(data_container=ErrorBody, description=HTTPStatus(status).phrase)
+        for status in statuses
+    }
+
+
 def wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith(("/api/", "/health", "/schema")) or path.endswith(".json")
+    return path.startswith(("/api/", "/staff/api/", "/health", "/schema")) or path.endswith(".json")
 
 
 def _status_and_detail(exc: Exception) -> tuple[int, str, object]:
     if isinstance(exc, EntryNotFound):
         return 404, str(exc), None
+    if isinstance(exc, IdempotencyConflict):
+        return 409, str(exc), None
     if isinstance(exc, LedgerError):
         return HTTP_400_BAD_REQUEST, str(exc), None
     if isinstance(exc, ValidationException):

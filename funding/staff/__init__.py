@@ -1,0 +1,1 @@
+"""The back office: programme staff's pages and API, behind authentication."""
