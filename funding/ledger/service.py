@@ -153,9 +153,7 @@ class LedgerService:
                 ).first()
                 if existing:
                     booked = await self.entry(existing["seq"])
-                    asked = (kind, description, occurred_on, reference, [(l.account, l.amount.cents) for l in legs])
-                    if asked != (booked.kind, booked.description, booked.occurred_on, booked.reference,
-                                 [(p.account, p.amount) for p in booked.postings]):
+                    if _contents(booked) != (kind, description, occurred_on, reference, _legs(legs)):
                         raise IdempotencyConflict(
                             f"idempotency key {idempotency_key!r} was used for a different entry (#{booked.seq})"
                         )
@@ -166,7 +164,8 @@ class LedgerService:
                 raise CannotReverse(f"entry {reverses_seq} has already been reversed")
             account_ids = await self._open_account_ids({leg.account for leg in legs})
             head = await self.head()
-            seq, recorded_at = head.seq + 1, format_recorded_at(_now())
+            seq, recorded = head.seq + 1, _now()
+            recorded_at = format_recorded_at(recorded)
             digest = entry_hash(
                 seq=seq,
                 prev_hash=head.hash,
@@ -175,15 +174,13 @@ class LedgerService:
                 kind=kind,
                 description=description,
                 reference=reference,
-                postings=[(leg.account, leg.amount.cents) for leg in legs],
+                postings=_legs(legs),
             )
             inserted = await JournalEntry.insert(
                 JournalEntry(
                     seq=seq,
                     occurred_on=occurred_on,
-                    recorded_at=datetime.strptime(recorded_at, "%Y-%m-%dT%H:%M:%SZ").replace(
-                        tzinfo=timezone.utc
-                    ),
+                    recorded_at=recorded,
                     kind=kind,
                     description=description,
                     reference=reference,
@@ -379,6 +376,16 @@ class LedgerService:
             "JOIN account a ON a.id = p.account GROUP BY a.name"
         )
         return {row["name"]: Money(int(row["cents"])) for row in rows}
+
+
+def _legs(legs: Sequence[Leg]) -> list[tuple[str, int]]:
+    return [(leg.account, leg.amount.cents) for leg in legs]
+
+
+def _contents(entry: EntryRecord) -> tuple:
+    """What an entry says, without its place in the chain: to compare a retry with the original."""
+    postings = [(p.account, p.amount) for p in entry.postings]
+    return (entry.kind, entry.description, entry.occurred_on, entry.reference, postings)
 
 
 def _now() -> datetime:
