@@ -1,4 +1,4 @@
-"""The `funding` command: serve, migrate, verify."""
+"""The `funding` command: serve, migrate, verify, export."""
 
 from __future__ import annotations
 
@@ -63,6 +63,27 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
         "funding.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_level="info", proxy_headers=True,
     )
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "beancount"]), default="json", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="File to write (default: standard output).")
+def export(fmt: str, out: str | None) -> None:
+    """Export the whole ledger."""
+    from funding.ledger.exports import FORMATS
+    from funding.ledger.service import LedgerService
+
+    _bind(Settings.from_env())
+
+    async def write(handle) -> None:
+        async for chunk in FORMATS[fmt](LedgerService()):
+            handle.write(chunk)
+
+    if out:
+        with open(out, "wb") as handle:
+            asyncio.run(write(handle))
+    else:
+        asyncio.run(write(sys.stdout.buffer))
 
 
 @main.command(name="verify")

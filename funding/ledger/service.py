@@ -297,6 +297,17 @@ class LedgerService:
                 return
             after = entries[-1].seq
 
+    async def iter_snapshot(self, head_seq: int) -> AsyncIterator[EntryRecord]:
+        """The chain up to `head_seq`: one consistent document even while entries are appended."""
+        async for entry in self.iter_entries():
+            if entry.seq > head_seq:
+                return
+            yield entry
+
+    async def first_day(self) -> date | None:
+        rows = await JournalEntry.select(JournalEntry.occurred_on).order_by(JournalEntry.occurred_on).limit(1)
+        return rows[0]["occurred_on"] if rows else None
+
     async def verify(self) -> Verification:
         result = Verification()
         async for entry in self.iter_entries():

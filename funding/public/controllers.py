@@ -4,12 +4,12 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, MediaType, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Stream, Template
 
+from funding.ledger import exports
 from funding.ledger.service import LedgerService
 from funding.programme.service import ProgrammeService
 
@@ -56,12 +56,17 @@ class PublicController(Controller):
     @get("/ledger.json", name="ledger_json", media_type=MediaType.JSON)
     async def ledger_json(self, ledger: NamedDependency[LedgerService]) -> Stream:
         """The whole hash chain as one JSON document, for `funding verify` and anyone's own check."""
-        head = await ledger.head()
-        return Stream(
-            _export_json(ledger, head.seq, head.hash),
-            media_type=MediaType.JSON,
-            headers={"content-disposition": 'inline; filename="ledger.json"'},
-        )
+        return _download(exports.json_chunks(ledger), MediaType.JSON, "ledger.json")
+
+    @get("/ledger.csv", name="ledger_csv", media_type="text/csv; charset=utf-8")
+    async def ledger_csv(self, ledger: NamedDependency[LedgerService]) -> Stream:
+        """Every posting as a CSV row, for spreadsheets."""
+        return _download(exports.csv_chunks(ledger), "text/csv; charset=utf-8", "ledger.csv")
+
+    @get("/ledger.beancount", name="ledger_beancount", media_type="text/plain; charset=utf-8")
+    async def ledger_beancount(self, ledger: NamedDependency[LedgerService]) -> Stream:
+        """The journal in Beancount's plain-text format, for auditors' own tools."""
+        return _download(exports.beancount_chunks(ledger), "text/plain; charset=utf-8", "ledger.beancount")
 
     @get("/accessibility", name="accessibility")
     async def accessibility(self, programmes: NamedDependency[ProgrammeService]) -> Template:
@@ -71,14 +76,5 @@ class PublicController(Controller):
         )
 
 
-async def _export_json(ledger: LedgerService, head_seq: int, head_hash: str) -> AsyncIterator[bytes]:
-    """Streams the chain up to the head read at the start, so the document is one snapshot."""
-    encode = msgspec.json.encode
-    yield b'{"head_seq":' + encode(head_seq) + b',"head_hash":' + encode(head_hash) + b',"entries":['
-    first = True
-    async for entry in ledger.iter_entries():
-        if entry.seq > head_seq:
-            break
-        yield (b"" if first else b",") + encode(entry)
-        first = False
-    yield b"]}"
+def _download(body: AsyncIterator[bytes], media_type: str, filename: str) -> Stream:
+    return Stream(body, media_type=media_type, headers={"content-disposition": f'inline; filename="{filename}"'})
