@@ -18,7 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 
 from funding import db
-from funding.api.controllers import HealthController, LedgerApiController
+from funding.api.controllers import HealthController, LedgerApiController, TotalsApiController
 from funding.dependencies import SERVICES
 from funding.public.controllers import PublicController
 from funding.settings import ROOT, Settings
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             PublicController,
             LedgerApiController,
+            TotalsApiController,
             HealthController,
             StaffApiController,
             create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),

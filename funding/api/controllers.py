@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
@@ -12,6 +14,8 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from funding import db
 from funding.ledger.chain import EntryRecord
 from funding.ledger.service import MAX_PAGE, LedgerService
+from funding.programme.service import ProgrammeService
+from funding.web.errors import error_responses
 
 
 class LedgerPage(msgspec.Struct):
@@ -27,6 +31,29 @@ class ChainHead(msgspec.Struct):
 
 class Health(msgspec.Struct):
     status: str
+
+
+class LineTotals(msgspec.Struct):
+    code: str
+    name: str
+    budget: int
+    spent: int
+    spent_in_kind: int
+
+
+class PeriodTotals(msgspec.Struct):
+    """One budget period in euro cents: budget, what came in, what went out."""
+
+    programme: str
+    period: str
+    starts_on: date
+    ends_on: date
+    budget: int
+    contributions: int
+    in_kind: int
+    spent: int
+    cash: int
+    lines: list[LineTotals]
 
 
 class LedgerApiController(Controller):
@@ -49,6 +76,33 @@ class LedgerApiController(Controller):
         """The newest entry's seq and hash: publish it, and anyone can check the chain ends there."""
         head = await ledger.head()
         return ChainHead(seq=head.seq, hash=head.hash)
+
+
+class TotalsApiController(Controller):
+    path = "/api/v1/totals"
+    tags = ["ledger API"]
+
+    @get("/", name="api_totals", responses=error_responses(404))
+    async def totals(self, programmes: NamedDependency[ProgrammeService]) -> PeriodTotals:
+        """The current budget period's totals, as on the overview page."""
+        overview = await programmes.overview(date.today())
+        if overview is None:
+            raise NotFoundException("there is no budget period yet")
+        return PeriodTotals(
+            programme=overview.programme["name"],
+            period=overview.period["name"],
+            starts_on=overview.period["starts_on"],
+            ends_on=overview.period["ends_on"],
+            budget=overview.budget.cents,
+            contributions=overview.contributions.cents,
+            in_kind=overview.in_kind.cents,
+            spent=overview.spent.cents,
+            cash=overview.cash.cents,
+            lines=[
+                LineTotals(l.code, l.name, l.budget.cents, l.spent.cents, l.spent_in_kind.cents)
+                for l in overview.lines
+            ],
+        )
 
 
 class HealthController(Controller):

@@ -163,3 +163,15 @@ async def test_cached_pages_change_when_an_entry_is_appended(demo, ledger, clien
             break
         await asyncio.sleep(0.05)
     assert "Nieuwe bijdrage na de cache" in after
+
+
+async def test_totals_api_matches_the_overview(demo, client):
+    totals = (await client.get("/api/v1/totals")).json()
+    assert totals["period"] == "2026" and totals["budget"] == 20_000_000
+    assert sum(line["budget"] for line in totals["lines"]) == totals["budget"]
+    assert totals["spent"] >= sum(line["spent"] for line in totals["lines"])
+
+
+async def test_totals_api_says_404_without_a_period(client):
+    response = await client.get("/api/v1/totals")
+    assert response.status_code == 404 and "no budget period" in response.json()["detail"]
