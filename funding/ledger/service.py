@@ -77,7 +77,19 @@ class Head:
     hash: str
 
 
+def check_text(what: str, value: str | None, max_length: int | None = None) -> None:
+    """Text is stored as given, so every backend must be able to: no NUL (PostgreSQL cannot hold
+    it), and no longer than its column."""
+    if value is None:
+        return
+    if "\x00" in value:
+        raise LedgerError(f"{what} contains a NUL character")
+    if max_length is not None and len(value) > max_length:
+        raise LedgerError(f"{what} is longer than {max_length} characters")
+
+
 def account_kind(name: str) -> str:
+    check_text("account name", name, 120)
     root, _, rest = name.partition(":")
     if root not in ACCOUNT_ROOTS or not rest or any(not part for part in rest.split(":")):
         raise UnknownAccount(
@@ -114,6 +126,7 @@ class LedgerService:
     async def open_account(self, name: str, label: str = "") -> None:
         """Open `name` if it is not there yet (idempotent)."""
         kind = account_kind(name)
+        check_text("label", label, 200)
         async with write_transaction():
             exists = await Account.exists().where(Account.name == name)
             if not exists:
@@ -144,6 +157,10 @@ class LedgerService:
             raise LedgerError("kind must be 1–40 characters")
         if not description:
             raise LedgerError("an entry needs a description")
+        check_text("kind", kind)
+        check_text("description", description)
+        check_text("reference", reference, 200)
+        check_text("idempotency key", idempotency_key, 200)
         validate_legs(legs)
         async with write_transaction():
             await lock_for_append()
