@@ -23,14 +23,25 @@ from funding.dependencies import SERVICES
 from funding.public.controllers import PublicController
 from funding.settings import ROOT, Settings
 from funding.staff.api import StaffApiController
-from funding.web.cache import DataVersion, cache_key
+from funding.web.cache import DataVersion, cache_key, cacheable
 from funding.web.errors import EXCEPTION_HANDLERS
 from funding.web.locale import LocaleMiddleware
 from funding.web.security import SecurityHeadersMiddleware
 from funding.web.templating import template_config
 
-# Mollie's unsigned webhook, and the bearer-token staff API (no cookies, so no CSRF to forge).
-CSRF_EXEMPT = ["/webhooks/mollie", "/staff/api/"]
+CSRF_EXEMPT = [
+    # Mollie's unsigned webhook, and the bearer-token staff API (no cookies, so no CSRF to forge).
+    "^/webhooks/mollie$",
+    "^/staff/api/",
+    # Read-only pages and data without forms: no CSRF cookie, so they can be cached for everyone.
+    "^/$",
+    "^/ledger",
+    "^/accessibility$",
+    "^/api/",
+    "^/health",
+    "^/schema",
+    "^/static/",
+]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -66,7 +77,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
             exclude=CSRF_EXEMPT,
         ),
-        response_cache_config=ResponseCacheConfig(key_builder=cache_key, default_expiration=300),
+        response_cache_config=ResponseCacheConfig(
+            key_builder=cache_key, default_expiration=300, cache_response_filter=cacheable
+        ),
         stores={"response_cache": MemoryStore()},
         openapi_config=OpenAPIConfig(
             title="funding",

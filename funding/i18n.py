@@ -19,6 +19,8 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from funding.money import babel_locale
+
 LOCALES = ("nl", "en")
 DEFAULT_LOCALE = "nl"
 LOCALE_NAMES = {"nl": "Nederlands", "en": "English"}
@@ -79,8 +81,10 @@ _ = gettext
 
 
 def format_day(day: date, style: str = "long") -> str:
-    return format_date(day, format=style, locale=current_locale())
+    return format_date(day, format=style, locale=babel_locale(current_locale()))
 
 
 def format_moment(moment: datetime, style: str = "medium") -> str:
-    return format_datetime(moment, format=style, locale=current_locale(), tzinfo="Europe/Amsterdam")
+    return format_datetime(
+        moment, format=style, locale=babel_locale(current_locale()), tzinfo="Europe/Amsterdam"
+    )

@@ -10,7 +10,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
+from babel import Locale
 from babel.numbers import NumberFormatError, format_currency, parse_decimal
 
 CURRENCY = "EUR"
@@ -78,7 +80,7 @@ class Money:
 
     def format(self, locale: str = "nl") -> str:
         """`€ 1.000,00` in Dutch, `€1,000.00` in English."""
-        return format_currency(self.to_decimal(), CURRENCY, locale=locale)
+        return format_currency(self.to_decimal(), CURRENCY, locale=babel_locale(locale))
 
     def __str__(self) -> str:
         return f"{CURRENCY} {self.to_decimal():.2f}"
@@ -127,6 +129,12 @@ class Money:
         for _, neg_index in sorted(remainders, reverse=True)[: whole - sum(shares)]:
             shares[-neg_index] += 1
         return [Money(sign * s) for s in shares]
+
+
+@cache
+def babel_locale(code: str) -> Locale:
+    """Parsed once: Babel otherwise re-parses the locale name on every amount it formats."""
+    return Locale.parse(code)
 
 
 def total(amounts: Iterable[Money]) -> Money:

@@ -289,19 +289,20 @@ class LedgerService:
         return Head(row["seq"], row["hash"]) if row else Head(0, GENESIS_HASH)
 
     async def entry(self, seq: int) -> EntryRecord:
-        entries = await self._records(JournalEntry.seq == seq, ascending=True, limit=1)
+        entries = await self._records("seq = {}", [seq], ascending=True, limit=1)
         if not entries:
             raise EntryNotFound(f"there is no entry {seq}")
         return entries[0]
 
     async def entries_after(self, after: int = 0, limit: int = 100) -> list[EntryRecord]:
         """Oldest first, from `after` on (keyset, never OFFSET)."""
-        return await self._records(JournalEntry.seq > after, ascending=True, limit=_page(limit))
+        return await self._records("seq > {}", [after], ascending=True, limit=_page(limit))
 
     async def entries_before(self, before: int | None = None, limit: int = 50) -> list[EntryRecord]:
         """Newest first, strictly before `before` (or from the head)."""
-        where = JournalEntry.seq < before if before is not None else None
-        return await self._records(where, ascending=False, limit=_page(limit))
+        if before is None:
+            return await self._records("TRUE", [], ascending=False, limit=_page(limit))
+        return await self._records("seq < {}", [before], ascending=False, limit=_page(limit))
 
     async def iter_entries(self, batch: int = MAX_PAGE) -> AsyncIterator[EntryRecord]:
         """The whole chain in seq order, in batches: memory stays flat however long it is."""
@@ -332,49 +333,37 @@ class LedgerService:
                 break
         return result
 
-    async def _records(self, where, *, ascending: bool, limit: int) -> list[EntryRecord]:
-        query = JournalEntry.select(
-            JournalEntry.id,
-            JournalEntry.seq,
-            JournalEntry.prev_hash,
-            JournalEntry.hash,
-            JournalEntry.occurred_on,
-            JournalEntry.recorded_at,
-            JournalEntry.kind,
-            JournalEntry.description,
-            JournalEntry.reference,
-            JournalEntry.reverses_seq,
+    async def _records(self, condition: str, args: Sequence, *, ascending: bool, limit: int) -> list[EntryRecord]:
+        """Entries matching `condition` on `seq`, with their postings, in one indexed query: the
+        page of entries is chosen first (keyset, never OFFSET), then joined to its postings."""
+        order = "ASC" if ascending else "DESC"
+        rows = await JournalEntry.raw(
+            "SELECT e.id, e.seq, e.prev_hash, e.hash, e.occurred_on, e.recorded_at, e.kind, "
+            "e.description, e.reference, e.reverses_seq, a.name AS account, p.amount_cents "
+            f"FROM (SELECT * FROM journal_entry WHERE {condition} ORDER BY seq {order} LIMIT {int(limit)}) e "
+            "JOIN posting p ON p.entry = e.id JOIN account a ON a.id = p.account "
+            f"ORDER BY e.seq {order}, p.position",
+            *args,
         )
-        if where is not None:
-            query = query.where(where)
-        rows = await query.order_by(JournalEntry.seq, ascending=ascending).limit(limit)
-        if not rows:
-            return []
-        postings = await Posting.select(
-            Posting.entry, Posting.account.name.as_alias("account"), Posting.amount_cents
-        ).where(Posting.entry.is_in([row["id"] for row in rows])).order_by(Posting.entry).order_by(
-            Posting.position
-        )
-        by_entry: dict[int, list[PostingRecord]] = defaultdict(list)
-        for posting in postings:
-            by_entry[posting["entry"]].append(
-                PostingRecord(account=posting["account"], amount=posting["amount_cents"])
-            )
-        return [
-            EntryRecord(
-                seq=row["seq"],
-                prev_hash=row["prev_hash"],
-                hash=row["hash"],
-                occurred_on=row["occurred_on"],
-                recorded_at=format_recorded_at(row["recorded_at"]),
-                kind=row["kind"],
-                description=row["description"],
-                reference=row["reference"],
-                reverses=row["reverses_seq"],
-                postings=by_entry[row["id"]],
-            )
-            for row in rows
-        ]
+        entries: list[EntryRecord] = []
+        for row in rows:
+            if not entries or entries[-1].seq != row["seq"]:
+                entries.append(
+                    EntryRecord(
+                        seq=row["seq"],
+                        prev_hash=row["prev_hash"],
+                        hash=row["hash"],
+                        occurred_on=_as_date(row["occurred_on"]),
+                        recorded_at=format_recorded_at(_as_datetime(row["recorded_at"])),
+                        kind=row["kind"],
+                        description=row["description"],
+                        reference=row["reference"],
+                        reverses=row["reverses_seq"],
+                        postings=[],
+                    )
+                )
+            entries[-1].postings.append(PostingRecord(account=row["account"], amount=row["amount_cents"]))
+        return entries
 
     # -- balances -----------------------------------------------------------------------------
     async def balances(self, start: date | None = None, end: date | None = None) -> dict[str, Money]:
@@ -414,6 +403,15 @@ def _contents(entry: EntryRecord) -> tuple:
     """What an entry says, without its place in the chain: to compare a retry with the original."""
     postings = [(p.account, p.amount) for p in entry.postings]
     return (entry.kind, entry.description, entry.occurred_on, entry.reference, postings)
+
+
+def _as_date(value: date | str) -> date:
+    """SQLite hands raw queries ISO text where PostgreSQL hands dates."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _now() -> datetime:

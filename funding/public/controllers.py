@@ -12,6 +12,7 @@ from litestar.response import Stream, Template
 from funding.ledger import exports
 from funding.ledger.service import LedgerService
 from funding.programme.service import ProgrammeService
+from funding.web.errors import page_error_responses
 
 PAGE_SIZE = 50
 SeqQuery = Annotated[int | None, QueryParameter(ge=1, le=2**53, description="Journal entry sequence number")]
@@ -28,7 +29,7 @@ class PublicController(Controller):
         programme = overview.programme if overview else await programmes.first_programme()
         return Template("public/home.html", context={"overview": overview, "programme": programme})
 
-    @get("/ledger", name="ledger", cache=True)
+    @get("/ledger", name="ledger", cache=True, responses=page_error_responses(400))
     async def ledger(
         self,
         ledger: NamedDependency[LedgerService],
@@ -58,15 +59,15 @@ class PublicController(Controller):
         """The whole hash chain as one JSON document, for `funding verify` and anyone's own check."""
         return _download(exports.json_chunks(ledger), MediaType.JSON, "ledger.json")
 
-    @get("/ledger.csv", name="ledger_csv", media_type="text/csv; charset=utf-8")
+    @get("/ledger.csv", name="ledger_csv", media_type="text/csv")
     async def ledger_csv(self, ledger: NamedDependency[LedgerService]) -> Stream:
         """Every posting as a CSV row, for spreadsheets."""
-        return _download(exports.csv_chunks(ledger), "text/csv; charset=utf-8", "ledger.csv")
+        return _download(exports.csv_chunks(ledger), "text/csv", "ledger.csv")
 
-    @get("/ledger.beancount", name="ledger_beancount", media_type="text/plain; charset=utf-8")
+    @get("/ledger.beancount", name="ledger_beancount", media_type=MediaType.TEXT)
     async def ledger_beancount(self, ledger: NamedDependency[LedgerService]) -> Stream:
         """The journal in Beancount's plain-text format, for auditors' own tools."""
-        return _download(exports.beancount_chunks(ledger), "text/plain; charset=utf-8", "ledger.beancount")
+        return _download(exports.beancount_chunks(ledger), MediaType.TEXT, "ledger.beancount")
 
     @get("/accessibility", name="accessibility")
     async def accessibility(self, programmes: NamedDependency[ProgrammeService]) -> Template:

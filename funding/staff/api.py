@@ -12,16 +12,24 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, post
 from litestar.di import NamedDependency
-from litestar.params import Body, FromPath, HeaderParameter
+from litestar.params import Body, HeaderParameter, KwargDefinition, PathParameter
 
 from funding.ledger.chain import EntryRecord
-from funding.ledger.service import MAX_POSTING, Leg, LedgerService
+from funding.ledger.service import ACCOUNT_ROOTS, MAX_POSTING, Leg, LedgerService
 from funding.money import Money
 from funding.staff.guards import require_api_token
 from funding.web.errors import error_responses
 
 Cents = Annotated[int, msgspec.Meta(ge=-MAX_POSTING.cents, le=MAX_POSTING.cents, description="Euro cents; debit positive, credit negative")]
-AccountName = Annotated[str, msgspec.Meta(min_length=3, max_length=120, pattern=r"^[a-z]+(:[a-z0-9-]+)+$")]
+AccountName = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=120, pattern=rf"^({'|'.join(ACCOUNT_ROOTS)})(:[a-z0-9-]+)+$")
+]
+NO_NUL = r"^[^\x00]*$"
+"""PostgreSQL text cannot hold the NUL character."""
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=500, pattern=r"^[^\x00]*[^\x00\t\n\r ][^\x00]*$")]
+"""Free text: not only blanks, and no NUL."""
+CLOSED = {"additionalProperties": False}
+"""What `forbid_unknown_fields` does, said in the OpenAPI schema: unknown fields are refused."""
 
 
 class NewPosting(msgspec.Struct, forbid_unknown_fields=True):
@@ -29,32 +37,40 @@ class NewPosting(msgspec.Struct, forbid_unknown_fields=True):
     amount: Cents
 
 
+Postings = Annotated[
+    list[Annotated[NewPosting, KwargDefinition(schema_extra=CLOSED)]], msgspec.Meta(min_length=2, max_length=100)
+]
+
+
 class NewEntry(msgspec.Struct, forbid_unknown_fields=True):
     kind: Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[a-z][a-z_]*$")]
-    description: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    description: Text
     occurred_on: date
-    postings: Annotated[list[NewPosting], msgspec.Meta(min_length=2, max_length=100)]
-    reference: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    postings: Postings
+    reference: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] | None = None
 
 
 class NewReversal(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    reason: Text
     occurred_on: date | None = None
 
 
 class NewAccount(msgspec.Struct, forbid_unknown_fields=True):
     name: AccountName
-    label: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    label: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] = ""
 
 
 class OpenedAccount(msgspec.Struct):
     name: str
 
 
+KEY_PREFIX = "api:"
+"""Keeps this API's idempotency keys apart from those of other bookers (imports, payments)."""
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
-        name="Idempotency-Key", min_length=1, max_length=200,
+        # The journal's idempotency_key column holds 200 characters, prefix included.
+        name="Idempotency-Key", min_length=1, max_length=200 - len(KEY_PREFIX), pattern=NO_NUL,
         description="Send the same key when retrying: the entry is booked once.",
     ),
 ]
@@ -70,7 +86,7 @@ class StaffApiController(Controller):
     async def append(
         self,
         ledger: NamedDependency[LedgerService],
-        data: Annotated[NewEntry, Body()],
+        data: Annotated[NewEntry, Body(schema_extra=CLOSED)],
         idempotency_key: IdempotencyKey = None,
     ) -> EntryRecord:
         """Book one journal entry (postings must sum to zero)."""
@@ -80,22 +96,22 @@ class StaffApiController(Controller):
             occurred_on=data.occurred_on,
             reference=data.reference,
             legs=[Leg(p.account, Money(p.amount)) for p in data.postings],
-            idempotency_key=f"api:{idempotency_key}" if idempotency_key else None,
+            idempotency_key=f"{KEY_PREFIX}{idempotency_key}" if idempotency_key else None,
         )
 
     @post("/journal/entries/{seq:int}/reversal", name="staff_api_reverse", responses=error_responses(401, 403, 404))
     async def reverse(
         self,
         ledger: NamedDependency[LedgerService],
-        seq: FromPath[int],
-        data: Annotated[NewReversal, Body()],
+        seq: Annotated[int, PathParameter(ge=1, le=2**53)],
+        data: Annotated[NewReversal, Body(schema_extra=CLOSED)],
     ) -> EntryRecord:
         """Correct an entry by booking its reversal; the original stays as it was."""
         return await ledger.reverse(seq, reason=data.reason, occurred_on=data.occurred_on or date.today())
 
     @post("/accounts", name="staff_api_open_account", responses=error_responses(401, 403))
     async def open_account(
-        self, ledger: NamedDependency[LedgerService], data: Annotated[NewAccount, Body()]
+        self, ledger: NamedDependency[LedgerService], data: Annotated[NewAccount, Body(schema_extra=CLOSED)]
     ) -> OpenedAccount:
         """Open an account (idempotent)."""
         await ledger.open_account(data.name, data.label)

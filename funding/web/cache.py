@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 from litestar import Litestar, Request
+from litestar.types import HTTPScope
 
 from funding.db import sqlite_path
 from funding.settings import Settings
@@ -86,4 +87,11 @@ def _mtime(path: str) -> int:
 def cache_key(request: Request) -> str:
     version: DataVersion = request.app.state.data_version
     locale = request.scope.get("state", {}).get("locale", "nl")
-    return f"{locale}|{version.current()}|{request.url.path}?{request.url.query}"
+    return f"{request.method}|{locale}|{version.current()}|{request.url.path}?{request.url.query}"
+
+
+def cacheable(scope: HTTPScope, status_code: int) -> bool:
+    """Store only successful GETs. The cache wraps every method of a cached route (an `OPTIONS /`
+    used to replace the page). Cached pages get no CSRF cookie (see `CSRF_EXEMPT` in app.py), so
+    no visitor's token is stored and handed to the next; the hygiene tests check both."""
+    return scope["method"] == "GET" and status_code < 400

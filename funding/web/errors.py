@@ -16,7 +16,10 @@ from litestar.openapi import ResponseSpec
 from litestar.response import Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
 
+from funding import i18n
 from funding.ledger.service import EntryNotFound, IdempotencyConflict, LedgerError
+from funding.web.locale import choose as choose_locale
+from funding.web.security import security_headers
 
 log = logging.getLogger("funding.errors")
 
@@ -33,6 +36,17 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI descriptions of the errors a handler can answer with."""
     return {
         status: ResponseSpec(data_container=ErrorBody, description=HTTPStatus(status).phrase)
+        for status in statuses
+    }
+
+
+def page_error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI descriptions of the errors an HTML page answers with: the app's own error page."""
+    return {
+        status: ResponseSpec(
+            data_container=str, media_type=MediaType.HTML, description=HTTPStatus(status).phrase,
+            generate_examples=False,
+        )
         for status in statuses
     }
 
@@ -60,7 +74,14 @@ def handle_error(request: Request, exc: Exception) -> Response:
     status, detail, extra = _status_and_detail(exc)
     if status >= 500:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    headers = getattr(exc, "headers", None) or {}
+    state = request.scope.setdefault("state", {})
+    if "locale" not in state:  # routing answered (unknown path, wrong method) before the middleware ran
+        state["locale"] = choose_locale(request.scope)[1]
+        i18n.set_locale(state["locale"])
+    headers = {
+        **security_headers(request.url.path, https=request.app.state.settings.secure_cookies),
+        **(getattr(exc, "headers", None) or {}),
+    }
     if wants_json(request):
         body: dict = {"status_code": status, "detail": detail}
         if extra:

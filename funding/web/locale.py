@@ -20,9 +20,7 @@ class LocaleMiddleware(ASGIMiddleware):
         self.secure_cookies = secure_cookies
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        chosen = i18n.negotiate((query.get("lang") or [None])[0])
-        locale = chosen or i18n.negotiate(_cookie(scope)) or i18n.DEFAULT_LOCALE
+        chosen, locale = choose(scope)
         i18n.set_locale(locale)
         scope.setdefault("state", {})["locale"] = locale
         if not chosen:
@@ -38,6 +36,13 @@ class LocaleMiddleware(ASGIMiddleware):
             await send(message)
 
         await next_app(scope, receive, send=remember)
+
+
+def choose(scope: Scope) -> tuple[str | None, str]:
+    """The locale `?lang=` asks for (None if it asks none), and the locale to answer in."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    chosen = i18n.negotiate((query.get("lang") or [None])[0])
+    return chosen, chosen or i18n.negotiate(_cookie(scope)) or i18n.DEFAULT_LOCALE
 
 
 def _cookie(scope: Scope) -> str | None:

@@ -19,24 +19,35 @@ SCHEMA_POLICY = (
 )
 
 
+def security_headers(path: str, https: bool) -> dict[str, str]:
+    headers = {
+        "content-security-policy": SCHEMA_POLICY if path.startswith("/schema") else CONTENT_SECURITY_POLICY,
+        "x-content-type-options": "nosniff",
+        "x-frame-options": "DENY",
+        "referrer-policy": "same-origin",
+        "permissions-policy": "camera=(), microphone=(), geolocation=()",
+        "cross-origin-opener-policy": "same-origin",
+    }
+    if https:
+        headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+    return headers
+
+
 class SecurityHeadersMiddleware(ASGIMiddleware):
+    """Middleware only wraps matched routes: the error handler adds the same headers to the 404s and
+    405s that routing answers itself (see `funding.web.errors`)."""
+
     def __init__(self, https: bool = False) -> None:
         self.https = https
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        policy = SCHEMA_POLICY if scope.get("path", "").startswith("/schema") else CONTENT_SECURITY_POLICY
+        added = security_headers(scope.get("path", ""), self.https)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
-                headers["content-security-policy"] = policy
-                headers["x-content-type-options"] = "nosniff"
-                headers["x-frame-options"] = "DENY"
-                headers["referrer-policy"] = "same-origin"
-                headers["permissions-policy"] = "camera=(), microphone=(), geolocation=()"
-                headers["cross-origin-opener-policy"] = "same-origin"
-                if self.https:
-                    headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+                for name, value in added.items():
+                    headers[name] = value
             await send(message)
 
         await next_app(scope, receive, with_headers)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from jinja2 import Environment
 from litestar.plugins.jinja import JinjaTemplateEngine
+from markupsafe import Markup
 from litestar.template.config import TemplateConfig
 
 from funding import i18n
+from funding.ledger.chain import EntryRecord
 from funding.money import Money
 from funding.settings import ROOT
 
@@ -26,8 +29,30 @@ def moment(value: datetime, style: str = "medium") -> str:
     return i18n.format_moment(value, style)
 
 
+class EntryFragments:
+    """Each journal entry's HTML, rendered once per language and kept: entries never change,
+    so the cache needs no invalidation, and a ledger page costs its queries plus a join."""
+
+    TEMPLATE = "partials/ledger_entry.html"
+    LIMIT = 50_000
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.rendered: dict[tuple[str, str], Markup] = {}
+
+    def __call__(self, entry: EntryRecord) -> Markup:
+        key = (i18n.current_locale(), entry.hash)
+        html = self.rendered.get(key)
+        if html is None:
+            if len(self.rendered) >= self.LIMIT:
+                self.rendered.clear()
+            html = self.rendered[key] = Markup(self.env.get_template(self.TEMPLATE).render(entry=entry))
+        return html
+
+
 def configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
+    env.auto_reload = False  # templates change with a deploy, not while serving
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     env.filters.update(money=money, day=day, moment=moment)
@@ -35,6 +60,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
         current_locale=i18n.current_locale,
         locales=i18n.LOCALES,
         locale_names=i18n.LOCALE_NAMES,
+        entry_html=EntryFragments(env),
     )
     env.trim_blocks = True
     env.lstrip_blocks = True

@@ -1,0 +1,1 @@
+"""Real-browser tests: Debian's Chromium via Playwright, pages found from the app's route table."""
