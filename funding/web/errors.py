@@ -6,15 +6,21 @@ Never a stack trace: a 500 is logged in full on the server and shown as a short 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from http import HTTPStatus
 
+import asyncpg
 import msgspec
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.response import Template
-from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 
 from funding import i18n
 from funding.ledger.service import EntryNotFound, IdempotencyConflict, LedgerError
@@ -22,6 +28,16 @@ from funding.web.locale import choose as choose_locale
 from funding.web.security import security_headers
 
 log = logging.getLogger("funding.errors")
+
+DATABASE_UNAVAILABLE = (
+    OSError,  # connection refused or reset
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    sqlite3.OperationalError,  # "database is locked" past the busy timeout
+)
+"""Passing outages (a database restart, a lock held too long): 503 and Retry-After, so clients
+and load balancers retry, instead of a 500 and a traceback per request."""
 
 
 class ErrorBody(msgspec.Struct):
@@ -67,12 +83,16 @@ def _status_and_detail(exc: Exception) -> tuple[int, str, object]:
         return exc.status_code, exc.detail, exc.extra
     if isinstance(exc, HTTPException):
         return exc.status_code, exc.detail, None
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return HTTP_503_SERVICE_UNAVAILABLE, "The database is not available; try again shortly", None
     return HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error", None
 
 
 def handle_error(request: Request, exc: Exception) -> Response:
     status, detail, extra = _status_and_detail(exc)
-    if status >= 500:
+    if status == HTTP_503_SERVICE_UNAVAILABLE:
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    elif status >= 500:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     state = request.scope.setdefault("state", {})
     if "locale" not in state:  # routing answered (unknown path, wrong method) before the middleware ran
@@ -81,6 +101,7 @@ def handle_error(request: Request, exc: Exception) -> Response:
     headers = {
         **security_headers(request.url.path, https=request.app.state.settings.secure_cookies),
         **(getattr(exc, "headers", None) or {}),
+        **({"retry-after": "1"} if status == HTTP_503_SERVICE_UNAVAILABLE else {}),
     }
     if wants_json(request):
         body: dict = {"status_code": status, "detail": detail}

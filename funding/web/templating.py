@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import urlencode
 
 from jinja2 import Environment
+from litestar import Request
 from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 from litestar.template.config import TemplateConfig
@@ -50,6 +52,12 @@ class EntryFragments:
         return html
 
 
+def language_url(request: Request, code: str) -> str:
+    """This page in another language, keeping its other query parameters (the page one is on)."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", code)]
+    return f"{request.url.path}?{urlencode(params)}"
+
+
 def configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.auto_reload = False  # templates change with a deploy, not while serving
@@ -61,6 +69,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
         locales=i18n.LOCALES,
         locale_names=i18n.LOCALE_NAMES,
         entry_html=EntryFragments(env),
+        language_url=language_url,
     )
     env.trim_blocks = True
     env.lstrip_blocks = True

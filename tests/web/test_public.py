@@ -175,3 +175,22 @@ async def test_totals_api_matches_the_overview(demo, client):
 async def test_totals_api_says_404_without_a_period(client):
     response = await client.get("/api/v1/totals")
     assert response.status_code == 404 and "no budget period" in response.json()["detail"]
+
+
+async def test_a_database_outage_is_a_503_with_retry_after(client, monkeypatch):
+    from funding.ledger.service import LedgerService
+
+    async def gone(*_args, **_kwargs):
+        raise ConnectionRefusedError("connection refused")
+
+    monkeypatch.setattr(LedgerService, "head", gone)
+    api = await client.get("/api/v1/ledger/head")
+    assert api.status_code == 503 and api.headers["retry-after"] == "1"
+    assert "not available" in api.json()["detail"]
+    page = await client.get("/ledger")
+    assert page.status_code == 503 and "Traceback" not in page.text
+
+
+async def test_the_language_switch_keeps_the_page_one_is_on(demo, client):
+    html = (await client.get("/ledger?before=60")).text
+    assert 'href="/ledger?before=60&amp;lang=en"' in html
