@@ -13,14 +13,16 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
+import msgspec
+
 from funding.db import lock_for_append, write_transaction
 from funding.ledger.chain import (
     GENESIS_HASH,
     EntryRecord,
     PostingRecord,
     Verification,
-    entry_hash,
     format_recorded_at,
+    record_hash,
 )
 from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
 from funding.money import Money
@@ -181,21 +183,23 @@ class LedgerService:
                 raise CannotReverse(f"entry {reverses_seq} has already been reversed")
             account_ids = await self._open_account_ids({leg.account for leg in legs})
             head = await self.head()
-            seq, recorded = head.seq + 1, _now()
-            recorded_at = format_recorded_at(recorded)
-            digest = entry_hash(
-                seq=seq,
+            recorded = _now()
+            draft = EntryRecord(
+                seq=head.seq + 1,
                 prev_hash=head.hash,
+                hash="",
                 occurred_on=occurred_on,
-                recorded_at=recorded_at,
+                recorded_at=format_recorded_at(recorded),
                 kind=kind,
                 description=description,
                 reference=reference,
-                postings=_legs(legs),
+                reverses=reverses_seq,
+                postings=[PostingRecord(account=leg.account, amount=leg.amount.cents) for leg in legs],
             )
+            record = msgspec.structs.replace(draft, hash=record_hash(draft))
             inserted = await JournalEntry.insert(
                 JournalEntry(
-                    seq=seq,
+                    seq=record.seq,
                     occurred_on=occurred_on,
                     recorded_at=recorded,
                     kind=kind,
@@ -203,8 +207,8 @@ class LedgerService:
                     reference=reference,
                     idempotency_key=idempotency_key,
                     reverses_seq=reverses_seq,
-                    prev_hash=head.hash,
-                    hash=digest,
+                    prev_hash=record.prev_hash,
+                    hash=record.hash,
                 )
             )
             entry_id = inserted[0]["id"]
@@ -220,18 +224,7 @@ class LedgerService:
                 ]
             )
             await self._add_to_month_totals(occurred_on, legs, account_ids)
-        return EntryRecord(
-            seq=seq,
-            prev_hash=head.hash,
-            hash=digest,
-            occurred_on=occurred_on,
-            recorded_at=recorded_at,
-            kind=kind,
-            description=description,
-            reference=reference,
-            reverses=reverses_seq,
-            postings=[PostingRecord(account=leg.account, amount=leg.amount.cents) for leg in legs],
-        )
+        return record
 
     async def reverse(self, seq: int, *, reason: str, occurred_on: date | None = None) -> EntryRecord:
         """Undo entry `seq` with a new entry of opposite postings; history stays as it was."""
