@@ -85,6 +85,17 @@ async def client(settings: Settings):
 
 
 @pytest.fixture
+async def staff(database: str, ledger: LedgerService):
+    """A client of an app whose staff API takes `STAFF_TOKEN`, with the chart of accounts open."""
+    from tests.factories import STAFF_TOKEN, open_chart
+
+    await open_chart(ledger)
+    settings = Settings(database_url=database, secret_key="k", staff_api_token=STAFF_TOKEN, database_pool_size=0)
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
 def live_server(database: str, tmp_path):
     """`funding serve --demo` on a free port with this test's database, stopped afterwards."""
     from tests.live import LiveServer

@@ -9,6 +9,9 @@ from funding.ledger.chain import EntryRecord
 from funding.ledger.service import Leg, LedgerService
 from funding.money import Money
 
+STAFF_TOKEN = "staff-token-for-tests"
+STAFF_AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+
 
 async def open_chart(ledger: LedgerService) -> None:
     for name, label in ACCOUNTS.items():

@@ -1,7 +1,6 @@
 """Every string the app shows is in the Dutch catalog, with the same placeholders."""
 
 import re
-from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po

@@ -20,9 +20,8 @@ from funding.demo import load_demo
 from funding.piccolo_app import APP_CONFIG
 from funding.settings import Settings
 from tests.conftest import DATABASES
+from tests.factories import STAFF_TOKEN
 
-STAFF_TOKEN = "staff-token-for-the-fuzzer"
-STAFF_AUTH = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 SECRET_KEY = "test-secret-key-not-for-production"
 
 SLOW = os.environ.get("FUNDING_SLOW", "") not in ("", "0")

@@ -26,12 +26,11 @@ from funding.app import create_app
 from funding.ledger.chain import LedgerExport, verify
 from funding.ledger.service import LedgerService
 from funding.settings import Settings
+from tests.factories import STAFF_AUTH, STAFF_TOKEN
 from tests.fuzz.harness import (
     EXAMPLES_PER_OPERATION,
     FUZZ_SEED,
     SECRET_KEY,
-    STAFF_AUTH,
-    STAFF_TOKEN,
     TALLY,
     DemoSite,
     close_demo_site,

@@ -10,13 +10,9 @@ import re
 
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
-from litestar.testing import AsyncTestClient
 
-from funding.app import create_app
 from funding.ledger.service import account_kind
-from funding.settings import Settings
-from tests.factories import open_chart
-from tests.fuzz.harness import STAFF_AUTH, STAFF_TOKEN
+from tests.factories import STAFF_AUTH
 
 ENTRY = {
     "kind": "bank_transfer",
@@ -24,14 +20,6 @@ ENTRY = {
     "occurred_on": "2026-04-01",
     "postings": [{"account": "assets:bank", "amount": 100}, {"account": "income:contributions", "amount": -100}],
 }
-
-
-@pytest.fixture
-async def staff(database, ledger):
-    await open_chart(ledger)
-    settings = Settings(database_url=database, secret_key="k", staff_api_token=STAFF_TOKEN, database_pool_size=0)
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        yield client
 
 
 async def schema_of(client) -> dict:

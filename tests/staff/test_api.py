@@ -1,14 +1,9 @@
 """The staff API books entries and reversals for token holders only, once per idempotency key."""
 
 import pytest
-from litestar.testing import AsyncTestClient
 
-from funding.app import create_app
-from funding.settings import Settings
-from tests.factories import open_chart
-
-TOKEN = "staff-token-for-tests"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
+from tests.factories import STAFF_AUTH as AUTH
+from tests.factories import STAFF_TOKEN as TOKEN
 ENTRY = {
     "kind": "bank_transfer",
     "description": "Bijdrage Waterschap Vallei en Veluwe",
@@ -19,14 +14,6 @@ ENTRY = {
         {"account": "income:contributions", "amount": -100000},
     ],
 }
-
-
-@pytest.fixture
-async def staff(database, ledger):
-    await open_chart(ledger)
-    settings = Settings(database_url=database, secret_key="k", staff_api_token=TOKEN, database_pool_size=0)
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        yield client
 
 
 async def test_token_holder_books_an_entry(staff, ledger):
