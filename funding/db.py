@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
+import asyncpg
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -32,9 +34,15 @@ def sqlite_path(url: str) -> str:
     return url.removeprefix("sqlite:///")
 
 
+PLANNER_SETTINGS = {"random_page_cost": "1.1"}
+"""Our reads are small index lookups into data held in memory or on SSD. With PostgreSQL's
+default (4, for spinning disks) a page of 100 entries was joined to its postings by scanning the
+whole posting table: 4.9 ms instead of 0.4 ms at 10,000 entries (EXPLAIN ANALYZE)."""
+
+
 def engine_for_url(url: str) -> Engine:
     if is_postgres_url(url):
-        return PostgresEngine(config={"dsn": url}, log_queries=False)
+        return PostgresEngine(config={"dsn": url, "server_settings": PLANNER_SETTINGS}, log_queries=False)
     # A busy timeout instead of immediate "database is locked" when two writers meet.
     return SQLiteEngine(path=sqlite_path(url), timeout=30)
 
@@ -62,6 +70,15 @@ def bind(engine: Engine) -> None:
     funding.piccolo_conf.DB = engine
     for table in (*_tables(), Migration):
         table._meta.db = engine
+
+
+def as_date(value: date | str) -> date:
+    """SQLite hands raw queries ISO text where PostgreSQL hands dates."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def as_datetime(value: datetime | str) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def is_postgres(engine: Engine | None = None) -> bool:
@@ -104,11 +121,20 @@ async def connection_pool(size: int) -> AsyncIterator[None]:
     if not isinstance(engine, PostgresEngine) or size < 1:
         yield
         return
-    await engine.start_connection_pool(min_size=min(2, size), max_size=size)
+    await engine.start_connection_pool(min_size=min(2, size), max_size=size, reset=_reset_if_dirty)
     try:
         yield
     finally:
         await engine.close_connection_pool()
+
+
+async def _reset_if_dirty(connection: asyncpg.Connection) -> None:
+    """asyncpg resets every connection it takes back (one more round trip per query). Ours hold
+    no session state: no session locks (only transaction-scoped ones), no LISTEN (the cache
+    listener has its own connection), no SET. So only a connection left inside a transaction,
+    by a cancelled request, needs the full reset."""
+    if connection.is_in_transaction():
+        await connection.reset()
 
 
 def describe(url: str) -> str:

@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 
 import msgspec
 
-from funding.db import lock_for_append, write_transaction
+from funding.db import as_date, as_datetime, lock_for_append, write_transaction
 from funding.ledger.chain import (
     GENESIS_HASH,
     EntryRecord,
@@ -77,6 +77,24 @@ class Leg:
 class Head:
     seq: int
     hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of the ledger, newest first, and the chain's head when it was read."""
+
+    entries: list[EntryRecord]
+    head: Head
+
+    @property
+    def newer(self) -> int | None:
+        """Pass as `after` for the page before this one; None on the newest page."""
+        return self.entries[0].seq if self.entries and self.entries[0].seq < self.head.seq else None
+
+    @property
+    def older(self) -> int | None:
+        """Pass as `before` for the page after this one; None on the oldest page."""
+        return self.entries[-1].seq if self.entries and self.entries[-1].seq > 1 else None
 
 
 def check_text(what: str, value: str | None, max_length: int | None = None) -> None:
@@ -291,11 +309,20 @@ class LedgerService:
         """Oldest first, from `after` on (keyset, never OFFSET)."""
         return await self._records("seq > {}", [after], ascending=True, limit=_page(limit))
 
-    async def entries_before(self, before: int | None = None, limit: int = 50) -> list[EntryRecord]:
-        """Newest first, strictly before `before` (or from the head)."""
-        if before is None:
-            return await self._records("TRUE", [], ascending=False, limit=_page(limit))
-        return await self._records("seq < {}", [before], ascending=False, limit=_page(limit))
+    async def page(self, *, before: int | None = None, after: int | None = None, limit: int = 50) -> Page:
+        """The entries just before `before`, or just after `after`, or the newest, newest first,
+        with the head, in one query."""
+        if after is not None:
+            condition, args, ascending = "seq > {}", [after], True
+        elif before is not None:
+            condition, args, ascending = "seq < {}", [before], False
+        else:
+            condition, args, ascending = "TRUE", [], False
+        rows = await self._rows(condition, args, ascending=ascending, limit=_page(limit), with_head=True)
+        entries = _entries(rows)
+        if ascending:
+            entries.reverse()
+        return Page(entries, Head(rows[0]["head_seq"], rows[0]["head_hash"]) if rows else await self.head())
 
     async def iter_entries(self, batch: int = MAX_PAGE) -> AsyncIterator[EntryRecord]:
         """The whole chain in seq order, in batches: memory stays flat however long it is."""
@@ -327,57 +354,50 @@ class LedgerService:
         return result
 
     async def _records(self, condition: str, args: Sequence, *, ascending: bool, limit: int) -> list[EntryRecord]:
-        """Entries matching `condition` on `seq`, with their postings, in one indexed query: the
-        page of entries is chosen first (keyset, never OFFSET), then joined to its postings."""
+        return _entries(await self._rows(condition, args, ascending=ascending, limit=limit))
+
+    async def _rows(
+        self, condition: str, args: Sequence, *, ascending: bool, limit: int, with_head: bool = False
+    ) -> list[dict]:
+        """Entries matching `condition` on `seq` joined to their postings, a row per posting, in
+        one indexed query: the page of entries is chosen first (keyset, never OFFSET), then
+        joined. `with_head` adds the chain head's `head_seq` and `head_hash` to every row."""
         order = "ASC" if ascending else "DESC"
-        rows = await JournalEntry.raw(
+        head_columns, head_join = "", ""
+        if with_head:
+            head_columns = ", h.seq AS head_seq, h.hash AS head_hash"
+            head_join = " CROSS JOIN (SELECT seq, hash FROM journal_entry ORDER BY seq DESC LIMIT 1) h"
+        return await JournalEntry.raw(
             "SELECT e.id, e.seq, e.prev_hash, e.hash, e.occurred_on, e.recorded_at, e.kind, "
-            "e.description, e.reference, e.reverses_seq, a.name AS account, p.amount_cents "
+            f"e.description, e.reference, e.reverses_seq, a.name AS account, p.amount_cents{head_columns} "
             f"FROM (SELECT * FROM journal_entry WHERE {condition} ORDER BY seq {order} LIMIT {int(limit)}) e "
-            "JOIN posting p ON p.entry = e.id JOIN account a ON a.id = p.account "
+            f"JOIN posting p ON p.entry = e.id JOIN account a ON a.id = p.account{head_join} "
             f"ORDER BY e.seq {order}, p.position",
             *args,
         )
-        entries: list[EntryRecord] = []
-        for row in rows:
-            if not entries or entries[-1].seq != row["seq"]:
-                entries.append(
-                    EntryRecord(
-                        seq=row["seq"],
-                        prev_hash=row["prev_hash"],
-                        hash=row["hash"],
-                        occurred_on=_as_date(row["occurred_on"]),
-                        recorded_at=format_recorded_at(_as_datetime(row["recorded_at"])),
-                        kind=row["kind"],
-                        description=row["description"],
-                        reference=row["reference"],
-                        reverses=row["reverses_seq"],
-                        postings=[],
-                    )
-                )
-            entries[-1].postings.append(PostingRecord(account=row["account"], amount=row["amount_cents"]))
-        return entries
 
     # -- balances -----------------------------------------------------------------------------
     async def balances(self, start: date | None = None, end: date | None = None) -> dict[str, Money]:
-        """Each account's balance over the months from `start` to `end` (inclusive), read from
-        the monthly totals: the cost grows with accounts × months, never with entries."""
-        where = []
-        args: list = []
-        if start is not None:
-            where.append("b.month >= {}")
-            args.append(_month(start))
-        if end is not None:
-            where.append("b.month <= {}")
-            args.append(_month(end))
+        """Each account's balance over the months from `start` to `end` (inclusive)."""
+        during, _closing = await self.period_balances(start or date.min, end or date.max)
+        return during
+
+    async def period_balances(self, start: date, end: date) -> tuple[dict[str, Money], dict[str, Money]]:
+        """Each account's movement during the months from `start` to `end`, and its closing
+        balance at `end`, in one query over the monthly totals: the cost grows with accounts ×
+        months, never with entries."""
         rows = await AccountMonthBalance.raw(
-            "SELECT a.name AS name, SUM(b.amount_cents) AS cents FROM account_month_balance b "
-            "JOIN account a ON a.id = b.account"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " GROUP BY a.name",
-            *args,
+            "SELECT a.name AS name, "
+            "SUM(CASE WHEN b.month >= {} THEN b.amount_cents END) AS during, "
+            "SUM(b.amount_cents) AS closing "
+            "FROM account_month_balance b JOIN account a ON a.id = b.account "
+            "WHERE b.month <= {} GROUP BY a.name",
+            _month(start),
+            _month(end),
         )
-        return {row["name"]: Money(int(row["cents"])) for row in rows}
+        during = {row["name"]: Money(int(row["during"])) for row in rows if row["during"] is not None}
+        closing = {row["name"]: Money(int(row["closing"])) for row in rows}
+        return during, closing
 
     async def balances_from_postings(self) -> dict[str, Money]:
         """The same balances summed from every posting: slow, for audits and tests only."""
@@ -388,6 +408,29 @@ class LedgerService:
         return {row["name"]: Money(int(row["cents"])) for row in rows}
 
 
+def _entries(rows: list[dict]) -> list[EntryRecord]:
+    """Entries from `_rows`' rows, a row per posting in entry order."""
+    entries: list[EntryRecord] = []
+    for row in rows:
+        if not entries or entries[-1].seq != row["seq"]:
+            entries.append(
+                EntryRecord(
+                    seq=row["seq"],
+                    prev_hash=row["prev_hash"],
+                    hash=row["hash"],
+                    occurred_on=as_date(row["occurred_on"]),
+                    recorded_at=format_recorded_at(as_datetime(row["recorded_at"])),
+                    kind=row["kind"],
+                    description=row["description"],
+                    reference=row["reference"],
+                    reverses=row["reverses_seq"],
+                    postings=[],
+                )
+            )
+        entries[-1].postings.append(PostingRecord(account=row["account"], amount=row["amount_cents"]))
+    return entries
+
+
 def _legs(legs: Sequence[Leg]) -> list[tuple[str, int]]:
     return [(leg.account, leg.amount.cents) for leg in legs]
 
@@ -396,15 +439,6 @@ def _contents(entry: EntryRecord) -> tuple:
     """What an entry says, without its place in the chain: to compare a retry with the original."""
     postings = [(p.account, p.amount) for p in entry.postings]
     return (entry.kind, entry.description, entry.occurred_on, entry.reference, postings)
-
-
-def _as_date(value: date | str) -> date:
-    """SQLite hands raw queries ISO text where PostgreSQL hands dates."""
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _as_datetime(value: datetime | str) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _now() -> datetime:

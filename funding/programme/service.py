@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from funding.db import write_transaction
+from funding.db import as_date, write_transaction
 from funding.ledger.service import LedgerService
 from funding.money import Money, total
 from funding.programme.tables import BudgetLine, BudgetPeriod, Programme
@@ -61,6 +61,14 @@ class Overview:
         return self.contributions + self.in_kind
 
 
+def current_period(periods: list[dict], today: date) -> dict | None:
+    """The period containing `today`, else the latest one that started before it, else the first
+    (`periods` ordered by start)."""
+    containing = [p for p in periods if p["starts_on"] <= today <= p["ends_on"]]
+    started = [p for p in periods if p["starts_on"] <= today]
+    return (containing or started[-1:] or periods[:1] or [None])[0]
+
+
 def expense_account(code: str) -> str:
     return f"expenses:{code}"
 
@@ -109,27 +117,36 @@ class ProgrammeService:
     async def first_programme(self) -> dict | None:
         return await Programme.select().order_by(Programme.id).first()
 
-    async def current_period(self, programme_id: int, today: date) -> dict | None:
-        """The period containing `today`, else the latest one that started before it, else the first."""
-        periods = await BudgetPeriod.select().where(BudgetPeriod.programme == programme_id).order_by(
-            BudgetPeriod.starts_on
-        )
-        containing = [p for p in periods if p["starts_on"] <= today <= p["ends_on"]]
-        started = [p for p in periods if p["starts_on"] <= today]
-        return (containing or started[-1:] or periods[:1] or [None])[0]
-
     async def overview(self, today: date) -> Overview | None:
-        programme = await self.first_programme()
-        if programme is None:
-            return None
-        period = await self.current_period(programme["id"], today)
+        """Two queries however long the ledger: the first programme with its periods and their
+        lines, and the chosen period's balances from the monthly totals."""
+        rows = await Programme.raw(
+            "SELECT p.id AS programme_id, p.slug, p.name AS programme_name, p.description, p.is_demo, "
+            "bp.id AS period_id, bp.name AS period_name, bp.starts_on, bp.ends_on, "
+            "bl.code, bl.name AS line_name, bl.name_en, bl.amount_cents "
+            "FROM programme p JOIN budget_period bp ON bp.programme = p.id "
+            "LEFT JOIN budget_line bl ON bl.period = bp.id "
+            "WHERE p.id = (SELECT min(id) FROM programme) "
+            "ORDER BY bp.starts_on, bp.id, bl.position, bl.id"
+        )
+        periods: dict[int, dict] = {}
+        for row in rows:
+            period = periods.setdefault(row["period_id"], {
+                "id": row["period_id"], "name": row["period_name"],
+                "starts_on": as_date(row["starts_on"]), "ends_on": as_date(row["ends_on"]), "lines": [],
+            })
+            if row["code"] is not None:
+                period["lines"].append(row)
+        period = current_period(list(periods.values()), today)
         if period is None:
             return None
-        lines = await BudgetLine.select().where(BudgetLine.period == period["id"]).order_by(
-            BudgetLine.position
-        )
-        balances = await self.ledger.balances(period["starts_on"], period["ends_on"])
-        cash = await self.ledger.balances(end=period["ends_on"])
+        first = rows[0]
+        programme = {
+            "id": first["programme_id"], "slug": first["slug"], "name": first["programme_name"],
+            "description": first["description"], "is_demo": bool(first["is_demo"]),
+        }
+        lines = period.pop("lines")
+        balances, closing = await self.ledger.period_balances(period["starts_on"], period["ends_on"])
 
         def balance(account: str) -> Money:
             return balances.get(account, Money.zero())
@@ -137,7 +154,7 @@ class ProgrammeService:
         summaries = [
             LineSummary(
                 code=line["code"],
-                name=line["name"],
+                name=line["line_name"],
                 name_en=line["name_en"],
                 budget=Money(line["amount_cents"]),
                 spent=balance(expense_account(line["code"])),
@@ -159,5 +176,5 @@ class ProgrammeService:
             unbudgeted_spent=unbudgeted,
             contributions=-total(a for n, a in balances.items() if n.startswith("income:contributions")),
             in_kind=-total(a for n, a in balances.items() if n.startswith("income:in-kind")),
-            cash=total(a for n, a in cash.items() if n in ("assets:bank", "assets:mollie")),
+            cash=total(a for n, a in closing.items() if n in ("assets:bank", "assets:mollie")),
         )

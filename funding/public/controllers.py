@@ -38,20 +38,9 @@ class PublicController(Controller):
         after: SeqQuery = None,
     ) -> Template:
         """The public ledger, newest first, a page at a time (keyset pagination)."""
-        if after is not None:
-            entries = list(reversed(await ledger.entries_after(after, PAGE_SIZE)))
-        else:
-            entries = await ledger.entries_before(before, PAGE_SIZE)
-        head = await ledger.head()
+        page = await ledger.page(before=before, after=after, limit=PAGE_SIZE)
         return Template(
-            "public/ledger.html",
-            context={
-                "entries": entries,
-                "head": head,
-                "newer": entries[0].seq if entries and entries[0].seq < head.seq else None,
-                "older": entries[-1].seq if entries and entries[-1].seq > 1 else None,
-                "programme": await programmes.first_programme(),
-            },
+            "public/ledger.html", context={"page": page, "programme": await programmes.first_programme()}
         )
 
     @get("/ledger.json", name="ledger_json", media_type=MediaType.JSON)

@@ -52,6 +52,13 @@ class EntryFragments:
         return html
 
 
+def gettext(message: str, **variables: object) -> Markup:
+    """Jinja's newstyle `_()`, without its three `Context.call`s per string (a third of a page's
+    rendering): templates always autoescape, so the translation is markup, the variables are
+    escaped, and `%` formatting always applies, as with newstyle."""
+    return Markup(i18n.gettext(message)) % variables
+
+
 def language_url(request: Request, code: str) -> str:
     """This page in another language, keeping its other query parameters (the page one is on)."""
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", code)]
@@ -63,6 +70,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.auto_reload = False  # templates change with a deploy, not while serving
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.globals.update(_=gettext, gettext=gettext)
     env.filters.update(money=money, day=day, moment=moment)
     env.globals.update(
         current_locale=i18n.current_locale,

@@ -147,8 +147,14 @@ async def test_truncate_is_refused_on_postgres(chart, backend):
 async def test_pages_are_keyset_ranges(chart):
     for euros in range(1, 8):
         await book_contribution(chart, euros)
-    assert [e.seq for e in await chart.entries_before(None, 3)] == [7, 6, 5]
-    assert [e.seq for e in await chart.entries_before(5, 3)] == [4, 3, 2]
+    assert [e.seq for e in (await chart.page(limit=3)).entries] == [7, 6, 5]
+    assert [e.seq for e in (await chart.page(before=5, limit=3)).entries] == [4, 3, 2]
     assert [e.seq for e in await chart.entries_after(5, 10)] == [6, 7]
+    newest, middle, after = await chart.page(limit=3), await chart.page(before=5, limit=3), await chart.page(after=1, limit=3)
+    assert (newest.newer, newest.older, newest.head.seq) == (None, 5, 7)
+    assert (middle.newer, middle.older, middle.head) == (4, 2, newest.head)
+    assert ([e.seq for e in after.entries], after.newer, after.older) == ([4, 3, 2], 4, 2)
+    empty = await chart.page(before=1, limit=3)
+    assert (empty.entries, empty.newer, empty.older, empty.head) == ([], None, None, newest.head)
     with pytest.raises(LedgerError):
         await chart.entries_after(0, 10_000)
