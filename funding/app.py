@@ -14,7 +14,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
-from litestar.stores.memory import MemoryStore
 
 from funding import db
 from funding.api.controllers import HealthController, LedgerApiController, TotalsApiController
@@ -22,7 +21,7 @@ from funding.dependencies import SERVICES
 from funding.public.controllers import PublicController
 from funding.settings import ROOT, Settings
 from funding.staff.api import StaffApiController
-from funding.web.cache import DataVersion, cache_key, cacheable
+from funding.web.cache import DataVersion, ResponseStore, cache_key, cacheable
 from funding.web.errors import EXCEPTION_HANDLERS
 from funding.web.locale import LocaleMiddleware
 from funding.web.security import SecurityHeadersMiddleware
@@ -79,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         response_cache_config=ResponseCacheConfig(
             key_builder=cache_key, default_expiration=300, cache_response_filter=cacheable
         ),
-        stores={"response_cache": MemoryStore()},
+        stores={"response_cache": ResponseStore()},
         openapi_config=OpenAPIConfig(
             title="funding",
             version="1",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import date
 
 from tests.databases import TestDatabases
 
@@ -20,6 +21,7 @@ from litestar.testing import AsyncTestClient  # noqa: E402
 
 from funding import db  # noqa: E402
 from funding.app import create_app  # noqa: E402
+from funding.demo import load_demo  # noqa: E402
 from funding.ledger.service import LedgerService  # noqa: E402
 from funding.settings import Settings  # noqa: E402
 
@@ -76,6 +78,12 @@ def settings(database: str) -> Settings:
 @pytest.fixture
 def ledger(database: str) -> LedgerService:
     return LedgerService()
+
+
+@pytest.fixture
+async def demo(database: str) -> None:
+    """The demo programme, as `funding serve --demo` loads it on 2026-11-29."""
+    assert await load_demo(today=date(2026, 11, 29))
 
 
 @pytest.fixture

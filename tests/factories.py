@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from funding.demo import ACCOUNTS
@@ -46,3 +47,13 @@ async def book_salary(ledger: LedgerService, euros: int | str = 6250, **kwargs) 
         legs=[Leg("expenses:salaries", amount), Leg("assets:bank", -amount)],
         **kwargs,
     )
+
+
+async def caching_is_on(client) -> None:
+    """On PostgreSQL pages are cached once the change listener is connected."""
+    version = client.app.state.data_version
+    for _ in range(200):
+        if version.trusted:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the cache invalidation listener did not connect")

@@ -4,6 +4,10 @@ The cache key carries a *data version*. On PostgreSQL every process LISTENs on `
 which triggers NOTIFY on each journal append or budget change (see migrations), so the version
 moves in every process without a query per request. If that connection is lost, caching stops
 until it is back. On SQLite (one embedded process) the version is the database files' mtimes.
+
+Only the query parameters a page reads are part of its key, and the store holds one version's
+pages at a time, so made-up URLs cannot grow the cache. A client sending `Cache-Control:
+no-cache` gets a freshly rendered page (the benchmark measures uncached pages that way).
 """
 
 from __future__ import annotations
@@ -14,9 +18,15 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
+from functools import cache
+from urllib.parse import urlencode
 
 import asyncpg
 from litestar import Litestar, Request
+from litestar.constants import RESERVED_KWARGS
+from litestar.handlers import HTTPRouteHandler
+from litestar.stores.memory import MemoryStore
 from litestar.types import HTTPScope
 
 from funding.db import sqlite_path
@@ -24,7 +34,7 @@ from funding.settings import Settings
 
 log = logging.getLogger(__name__)
 CHANNEL = "funding_public"
-_uncacheable = itertools.count()
+_uncached = itertools.count()
 
 
 class DataVersion:
@@ -34,12 +44,15 @@ class DataVersion:
         self._generation = 0
         self._connection: asyncpg.Connection | None = None
 
+    @property
+    def trusted(self) -> bool:
+        """Whether a change would move the version now (on PostgreSQL: the listener is connected)."""
+        return self.listening or not self.settings.uses_postgres
+
     def current(self) -> str:
         if not self.settings.uses_postgres:
             path = sqlite_path(self.settings.database_url)
             return "-".join(str(_mtime(p)) for p in (path, f"{path}-wal"))
-        if not self.listening:
-            return f"nocache-{next(_uncacheable)}"
         return str(self._generation)
 
     def bump(self, *_args) -> None:
@@ -85,13 +98,51 @@ def _mtime(path: str) -> int:
 
 
 def cache_key(request: Request) -> str:
+    """Method, language, data version, path, and only the query parameters the handler reads:
+    `/ledger?_=1` is `/ledger`, so made-up parameters can neither bypass the cache nor fill it."""
     version: DataVersion = request.app.state.data_version
+    if not version.trusted or wants_fresh(request.scope):
+        return f"uncached-{next(_uncached)}"  # a key nothing is stored under: a miss
     locale = request.scope.get("state", {}).get("locale", "nl")
-    return f"{request.method}|{locale}|{version.current()}|{request.url.path}?{request.url.query}"
+    names = _query_names(request.route_handler)
+    query = urlencode(sorted((k, v) for k, v in request.query_params.multi_items() if k in names))
+    return f"{version.current()}|{request.method}|{locale}|{request.url.path}?{query}"
+
+
+@cache
+def _query_names(handler: HTTPRouteHandler) -> frozenset[str]:
+    """The handler's own parameters: its signature without dependencies and Litestar's kwargs."""
+    signature = set(handler.parsed_fn_signature.parameters)
+    return frozenset(signature - handler.dependency_name_set - RESERVED_KWARGS)
+
+
+def wants_fresh(scope: HTTPScope) -> bool:
+    """`Cache-Control: no-cache` from the client (RFC 9111 §5.2.1.4): answer from the database."""
+    return any(
+        name == b"cache-control" and b"no-cache" in value.lower() for name, value in scope["headers"]
+    )
 
 
 def cacheable(scope: HTTPScope, status_code: int) -> bool:
-    """Store only successful GETs. The cache wraps every method of a cached route (an `OPTIONS /`
-    used to replace the page). Cached pages get no CSRF cookie (see `CSRF_EXEMPT` in app.py), so
-    no visitor's token is stored and handed to the next; the hygiene tests check both."""
-    return scope["method"] == "GET" and status_code < 400
+    """Store only successful GETs, and only under a version the listener vouches for. The cache
+    wraps every method of a cached route (an `OPTIONS /` used to replace the page). Cached pages
+    get no CSRF cookie (see `CSRF_EXEMPT` in app.py), so no visitor's token is stored and handed
+    to the next; the hygiene tests check both."""
+    version: DataVersion = scope["litestar_app"].state.data_version
+    return scope["method"] == "GET" and status_code < 400 and version.trusted and not wants_fresh(scope)
+
+
+class ResponseStore(MemoryStore):
+    """Litestar's memory store, emptied whenever the data version moves: pages cached under an
+    older version can never be asked for again, so they go at once rather than when they expire."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._version: str | None = None
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        version = key.partition("|")[0]
+        if version != self._version:
+            await self.delete_all()
+            self._version = version
+        await super().set(key, value, expires_in)

@@ -21,10 +21,10 @@ each URL of every size in turn, each right after a run of `/health`, `--rounds` 
 /api/v1/ledger?after=<size-1000>&limit=100     a page deep in the API (never cached)
 =============================================  ===================================================
 
-"Cached" sends the same URL over and over, so after the first request each app process serves
-it from its response cache. "Uncached" appends a new `_=<n>` to every request: the app ignores
-the parameter, but it is part of the cache key, so every request runs the handler's queries
-and renders the template, as happens after each append (the cache is dropped on every NOTIFY).
+"Cached" sends the same request over and over, so after the first one each app process serves
+it from its response cache. "Uncached" sends it with `Cache-Control: no-cache`, which the app
+answers from the database: every request runs the handler's queries and renders the template,
+as the first request after each append does (the cache is dropped on every NOTIFY).
 
 It prints one table (req/s, p50, p99, and req/s and p99 as ratios to `/health` on the same
 server), then the issue's goals as PASS/FAIL from the numbers of this run, and writes
@@ -50,7 +50,6 @@ import asyncio
 import json
 import os
 import platform
-import secrets
 import subprocess
 import sys
 import time
@@ -82,7 +81,7 @@ class Target:
     name: str
     path: str
     mode: str
-    """`health` (the yardstick), `cached` (same URL each time) or `uncached` (a new key each time)."""
+    """`health` (the yardstick), `cached` (same request each time) or `uncached` (`no-cache`)."""
 
 
 @dataclass
@@ -135,14 +134,13 @@ def targets(size: int) -> list[Target]:
 
 
 # -- load generation --------------------------------------------------------------------------
-def wrk(url: str, *, bust: bool, duration: float, connections: int) -> dict:
+def wrk(url: str, *, fresh: bool, duration: float, connections: int) -> dict:
     """One wrk run; the Lua `done` hook prints a JSON line with the counts and percentiles."""
-    env = {**os.environ, "BENCH_BUST": secrets.token_hex(4) if bust else ""}
     command = [
         "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-        "-s", str(HERE / "report.lua"), url,
+        "-s", str(HERE / "report.lua"), *(["-H", "Cache-Control: no-cache"] if fresh else []), url,
     ]
-    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("BENCH "))
     result = json.loads(line.removeprefix("BENCH "))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
@@ -165,11 +163,11 @@ def measure(servers: dict[int, LiveServer], args: argparse.Namespace) -> list[Ro
             print(f"== round {round_}/{args.rounds}, {size} entries (load average {os.getloadavg()[0]:.1f})",
                   flush=True)
             for target in targets(size):
-                health = wrk(server.url + "/health", bust=False, duration=args.duration,
+                health = wrk(server.url + "/health", fresh=False, duration=args.duration,
                              connections=args.connections)
-                bust = target.mode == "uncached"
-                wrk(server.url + target.path, bust=bust, duration=args.warmup, connections=args.connections)
-                result = wrk(server.url + target.path, bust=bust, duration=args.duration,
+                fresh = target.mode == "uncached"
+                wrk(server.url + target.path, fresh=fresh, duration=args.warmup, connections=args.connections)
+                result = wrk(server.url + target.path, fresh=fresh, duration=args.duration,
                              connections=args.connections)
                 pairs.setdefault((size, target), []).append((health, result))
                 print(f"  {target.mode:8} {target.path:45} {result['rps']:8.0f} req/s  "

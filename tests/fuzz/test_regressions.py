@@ -5,14 +5,13 @@ Every test names the request that failed and what it did before the fix.
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from funding.ledger.service import account_kind
-from tests.factories import STAFF_AUTH
+from tests.factories import STAFF_AUTH, caching_is_on
 
 ENTRY = {
     "kind": "bank_transfer",
@@ -24,16 +23,6 @@ ENTRY = {
 
 async def schema_of(client) -> dict:
     return (await client.get("/schema/openapi.json")).json()
-
-
-async def caching_is_on(client) -> None:
-    """On PostgreSQL pages are cached once the change listener is connected."""
-    version = client.app.state.data_version
-    for _ in range(200):
-        if not version.settings.uses_postgres or version.listening:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the cache invalidation listener did not connect")
 
 
 async def test_options_does_not_replace_a_cached_page(client):

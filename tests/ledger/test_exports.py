@@ -5,17 +5,9 @@ import io
 import os
 import subprocess
 import sys
-from datetime import date
 
-import pytest
 
-from funding.demo import load_demo
 from funding.ledger.exports import beancount_account
-
-
-@pytest.fixture
-async def demo(database):
-    assert await load_demo(today=date(2026, 11, 29))
 
 
 async def test_csv_has_one_row_per_posting_and_balances(demo, client, ledger):

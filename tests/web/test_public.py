@@ -1,20 +1,13 @@
 """Each public page and API answer, in Dutch and in English, and bad input gets a clear 4xx."""
 
 import asyncio
-from datetime import date
 
 import pytest
 
-from funding.demo import load_demo
 from funding.ledger.chain import LedgerExport, verify
 from tests.factories import book_contribution, open_chart
 
 import msgspec
-
-
-@pytest.fixture
-async def demo(database):
-    assert await load_demo(today=date(2026, 11, 29))
 
 
 async def test_home_shows_budget_against_actuals_in_dutch_by_default(demo, client):
