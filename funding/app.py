@@ -21,7 +21,7 @@ from funding.dependencies import SERVICES
 from funding.public.controllers import PublicController
 from funding.settings import ROOT, Settings
 from funding.staff.api import StaffApiController
-from funding.web.cache import DataVersion, ResponseStore, cache_key, cacheable
+from funding.web.cache import DataVersion, Memo, ResponseStore, cache_key, cacheable
 from funding.web.errors import EXCEPTION_HANDLERS
 from funding.web.locale import LocaleMiddleware
 from funding.web.security import SecurityHeadersMiddleware
@@ -94,5 +94,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
             root={"level": "INFO", "handlers": ["queue_listener"]},
             log_exceptions="never",
         ),
-        state=State({"settings": settings, "data_version": data_version}),
+        state=State({"settings": settings, "data_version": data_version, "programme": Memo("programme")}),
     )

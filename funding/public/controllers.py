@@ -23,25 +23,24 @@ class PublicController(Controller):
     tags = ["public pages"]
 
     @get("/", name="home", cache=True)
-    async def home(self, programmes: NamedDependency[ProgrammeService]) -> Template:
+    async def home(
+        self, programmes: NamedDependency[ProgrammeService], programme: NamedDependency[dict | None]
+    ) -> Template:
         """The programme: this period's budget against income and spending, per budget line."""
         overview = await programmes.overview(date.today())
-        programme = overview.programme if overview else await programmes.first_programme()
         return Template("public/home.html", context={"overview": overview, "programme": programme})
 
     @get("/ledger", name="ledger", cache=True, responses=page_error_responses(400))
     async def ledger(
         self,
         ledger: NamedDependency[LedgerService],
-        programmes: NamedDependency[ProgrammeService],
+        programme: NamedDependency[dict | None],
         before: SeqQuery = None,
         after: SeqQuery = None,
     ) -> Template:
         """The public ledger, newest first, a page at a time (keyset pagination)."""
         page = await ledger.page(before=before, after=after, limit=PAGE_SIZE)
-        return Template(
-            "public/ledger.html", context={"page": page, "programme": await programmes.first_programme()}
-        )
+        return Template("public/ledger.html", context={"page": page, "programme": programme})
 
     @get("/ledger.json", name="ledger_json", media_type=MediaType.JSON)
     async def ledger_json(self, ledger: NamedDependency[LedgerService]) -> Stream:
@@ -59,11 +58,9 @@ class PublicController(Controller):
         return _download(exports.beancount_chunks(ledger), MediaType.TEXT, "ledger.beancount")
 
     @get("/accessibility", name="accessibility")
-    async def accessibility(self, programmes: NamedDependency[ProgrammeService]) -> Template:
+    async def accessibility(self, programme: NamedDependency[dict | None]) -> Template:
         """The accessibility statement Dutch public bodies publish."""
-        return Template(
-            "public/accessibility.html", context={"programme": await programmes.first_programme()}
-        )
+        return Template("public/accessibility.html", context={"programme": programme})
 
 
 def _download(body: AsyncIterator[bytes], media_type: str, filename: str) -> Stream:

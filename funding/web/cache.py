@@ -16,10 +16,12 @@ import asyncio
 import itertools
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import cache
+from typing import Generic, TypeVar
 from urllib.parse import urlencode
 
 import asyncpg
@@ -35,13 +37,17 @@ from funding.settings import Settings
 log = logging.getLogger(__name__)
 CHANNEL = "funding_public"
 _uncached = itertools.count()
+T = TypeVar("T")
 
 
 class DataVersion:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.listening = False
-        self._generation = 0
+        self._epoch = 0
+        """Moves when the listener (re)connects: anything may have changed while it was away."""
+        self._changes: Counter[str] = Counter()
+        """NOTIFYs received per table (the payload), and in all under ``""``."""
         self._connection: asyncpg.Connection | None = None
 
     @property
@@ -49,14 +55,16 @@ class DataVersion:
         """Whether a change would move the version now (on PostgreSQL: the listener is connected)."""
         return self.listening or not self.settings.uses_postgres
 
-    def current(self) -> str:
+    def current(self, *tables: str) -> str:
+        """The version of what `tables` hold, or of everything public if none are named."""
         if not self.settings.uses_postgres:
             path = sqlite_path(self.settings.database_url)
             return "-".join(str(_mtime(p)) for p in (path, f"{path}-wal"))
-        return str(self._generation)
+        return ".".join(str(n) for n in (self._epoch, *(self._changes[t] for t in tables or ("",))))
 
-    def bump(self, *_args) -> None:
-        self._generation += 1
+    def bump(self, _connection: object, _pid: int, _channel: str, table: str) -> None:
+        self._changes[table] += 1
+        self._changes[""] += 1
 
     @asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
@@ -77,7 +85,7 @@ class DataVersion:
                 self._connection = await asyncpg.connect(dsn=self.settings.database_url)
                 await self._connection.add_listener(CHANNEL, self.bump)
                 self._connection.add_termination_listener(self._lost)
-                self.bump()  # anything may have changed while we were not listening
+                self._epoch += 1
                 self.listening = True
                 while not self._connection.is_closed():
                     await asyncio.sleep(1)
@@ -88,6 +96,26 @@ class DataVersion:
 
     def _lost(self, _connection) -> None:
         self.listening = False
+
+
+class Memo(Generic[T]):
+    """A value read once per version of the tables it comes from, for what every page shows
+    but seldom changes (the programme's name): appends to the journal do not move it."""
+
+    def __init__(self, *tables: str) -> None:
+        self.tables = tables
+        self._version: str | None = None
+        self._value: T | None = None
+
+    async def get(self, version: DataVersion, read: Callable[[], Awaitable[T]]) -> T:
+        # The version is taken before reading: a change during the read moves it past this one.
+        current = version.current(*self.tables)
+        if version.trusted and current == self._version:
+            return self._value  # type: ignore[return-value]
+        value = await read()
+        if version.trusted:
+            self._version, self._value = current, value
+        return value
 
 
 def _mtime(path: str) -> int:

@@ -42,8 +42,13 @@ class EntryFragments:
         self.env = env
         self.rendered: dict[tuple[str, str], Markup] = {}
 
-    def __call__(self, entry: EntryRecord) -> Markup:
-        key = (i18n.current_locale(), entry.hash)
+    def __call__(self, entries: list[EntryRecord]) -> Markup:
+        """The entries' HTML, one after the other (a filter: one call per page, not per entry)."""
+        locale = i18n.current_locale()
+        return Markup("\n").join([self.one(locale, entry) for entry in entries])
+
+    def one(self, locale: str, entry: EntryRecord) -> Markup:
+        key = (locale, entry.hash)
         html = self.rendered.get(key)
         if html is None:
             if len(self.rendered) >= self.LIMIT:
@@ -71,12 +76,11 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     env.globals.update(_=gettext, gettext=gettext)
-    env.filters.update(money=money, day=day, moment=moment)
+    env.filters.update(money=money, day=day, moment=moment, entries_html=EntryFragments(env))
     env.globals.update(
         current_locale=i18n.current_locale,
         locales=i18n.LOCALES,
         locale_names=i18n.LOCALE_NAMES,
-        entry_html=EntryFragments(env),
         language_url=language_url,
     )
     env.trim_blocks = True

@@ -7,8 +7,11 @@ import asyncio
 import pytest
 
 from funding.ledger.service import LedgerService
+from funding.programme.service import ProgrammeService
 from funding.web.cache import ResponseStore
 from tests.factories import book_contribution, caching_is_on
+
+FRESH = {"Cache-Control": "no-cache"}
 
 
 @pytest.fixture
@@ -36,7 +39,7 @@ async def test_made_up_query_parameters_neither_bypass_nor_grow_the_cache(demo, 
 async def test_no_cache_from_the_client_renders_afresh_and_stores_nothing(demo, client, renders):
     await caching_is_on(client)
     await client.get("/ledger")
-    fresh = await client.get("/ledger", headers={"Cache-Control": "no-cache"})
+    fresh = await client.get("/ledger", headers=FRESH)
     assert fresh.status_code == 200 and len(renders) == 2
     await client.get("/ledger")
     assert len(renders) == 2, "the fresh page did not replace or evict the cached one"
@@ -71,3 +74,38 @@ async def test_the_store_keeps_one_data_version_only():
     await store.set("2|GET|nl|/ledger?", b"new page")
     assert await store.get("1|GET|nl|/?") is None
     assert await store.get("2|GET|nl|/ledger?") == b"new page"
+
+
+async def test_the_programme_is_read_again_when_it_changes_not_when_the_journal_does(
+    demo, ledger, client, monkeypatch, backend
+):
+    await caching_is_on(client)
+    reads = []
+    original = ProgrammeService.first_programme
+
+    async def counted(self):
+        reads.append(1)
+        return await original(self)
+
+    monkeypatch.setattr(ProgrammeService, "first_programme", counted)
+    version = client.app.state.data_version
+
+    async def visit_after_change(before: str) -> None:
+        for _ in range(100):  # PostgreSQL delivers the notification within milliseconds
+            if version.current() != before:
+                break
+            await asyncio.sleep(0.02)
+        for path in ("/ledger", "/accessibility"):
+            assert (await client.get(path, headers=FRESH)).status_code == 200
+
+    await visit_after_change(before="")
+    assert len(reads) == 1
+    before = version.current()
+    await book_contribution(ledger, 5)
+    await visit_after_change(before)
+    # SQLite knows only that the file changed; PostgreSQL says which table did.
+    assert len(reads) == (1 if backend == "postgresql" else 2)
+    before = version.current()
+    await ProgrammeService().create_programme(slug="tweede", name="Tweede programma")
+    await visit_after_change(before)
+    assert len(reads) == (2 if backend == "postgresql" else 3)
