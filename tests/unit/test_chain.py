@@ -2,11 +2,20 @@
 
 import hashlib
 import json
-from datetime import date
+from datetime import date, datetime, timezone
 
 import msgspec
+from hypothesis import given, strategies as st
 
-from funding.ledger.chain import GENESIS_HASH, EntryRecord, PostingRecord, canonical, record_hash, verify
+from funding.ledger.chain import (
+    GENESIS_HASH,
+    EntryRecord,
+    PostingRecord,
+    canonical,
+    format_recorded_at,
+    record_hash,
+    verify,
+)
 
 
 def make_chain(length: int) -> list[EntryRecord]:
@@ -82,3 +91,8 @@ def test_entries_cut_off_the_end_are_caught_with_the_published_head():
     head = (chain[-1].seq, chain[-1].hash)
     result = verify(chain[:3], expected_head=head)
     assert result.first_bad_seq == 4
+
+
+@given(st.datetimes(timezones=st.timezones(), min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30)))
+def test_recorded_at_is_utc_to_the_second_with_a_z(moment):
+    assert format_recorded_at(moment) == moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
