@@ -83,13 +83,15 @@ class TotalsApiController(Controller):
     tags = ["ledger API"]
 
     @get("/", name="api_totals", responses=error_responses(404))
-    async def totals(self, programmes: NamedDependency[ProgrammeService]) -> PeriodTotals:
+    async def totals(
+        self, programmes: NamedDependency[ProgrammeService], programme: NamedDependency[dict | None]
+    ) -> PeriodTotals:
         """The current budget period's totals, as on the overview page."""
         overview = await programmes.overview(date.today())
         if overview is None:
             raise NotFoundException("there is no budget period yet")
         return PeriodTotals(
-            programme=overview.programme["name"],
+            programme=programme["name"],
             period=overview.period["name"],
             starts_on=overview.period["starts_on"],
             ends_on=overview.period["ends_on"],

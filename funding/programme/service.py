@@ -40,7 +40,6 @@ class LineSummary:
 class Overview:
     """What `GET /` shows: one period's budget against what came in and went out."""
 
-    programme: dict
     period: dict
     lines: list[LineSummary]
     unbudgeted_spent: Money
@@ -118,15 +117,13 @@ class ProgrammeService:
         return await Programme.select().order_by(Programme.id).first()
 
     async def overview(self, today: date) -> Overview | None:
-        """Two queries however long the ledger: the first programme with its periods and their
-        lines, and the chosen period's balances from the monthly totals."""
-        rows = await Programme.raw(
-            "SELECT p.id AS programme_id, p.slug, p.name AS programme_name, p.description, p.is_demo, "
-            "bp.id AS period_id, bp.name AS period_name, bp.starts_on, bp.ends_on, "
+        """Two queries however long the ledger: the first programme's periods and their lines,
+        and the chosen period's balances from the monthly totals."""
+        rows = await BudgetPeriod.raw(
+            "SELECT bp.id AS period_id, bp.name AS period_name, bp.starts_on, bp.ends_on, "
             "bl.code, bl.name AS line_name, bl.name_en, bl.amount_cents "
-            "FROM programme p JOIN budget_period bp ON bp.programme = p.id "
-            "LEFT JOIN budget_line bl ON bl.period = bp.id "
-            "WHERE p.id = (SELECT min(id) FROM programme) "
+            "FROM budget_period bp LEFT JOIN budget_line bl ON bl.period = bp.id "
+            "WHERE bp.programme = (SELECT min(id) FROM programme) "
             "ORDER BY bp.starts_on, bp.id, bl.position, bl.id"
         )
         periods: dict[int, dict] = {}
@@ -140,11 +137,6 @@ class ProgrammeService:
         period = current_period(list(periods.values()), today)
         if period is None:
             return None
-        first = rows[0]
-        programme = {
-            "id": first["programme_id"], "slug": first["slug"], "name": first["programme_name"],
-            "description": first["description"], "is_demo": bool(first["is_demo"]),
-        }
         lines = period.pop("lines")
         balances, closing = await self.ledger.period_balances(period["starts_on"], period["ends_on"])
 
@@ -170,7 +162,6 @@ class ProgrammeService:
             if account.startswith("expenses:") and account not in budgeted_accounts
         )
         return Overview(
-            programme=programme,
             period=period,
             lines=summaries,
             unbudgeted_spent=unbudgeted,
