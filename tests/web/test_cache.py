@@ -14,18 +14,23 @@ from tests.factories import book_contribution, caching_is_on
 FRESH = {"Cache-Control": "no-cache"}
 
 
-@pytest.fixture
-def renders(monkeypatch) -> list[dict]:
-    """Every time the ledger page is read from the database rather than from the cache."""
-    calls: list[dict] = []
-    original = LedgerService.page
+def count_calls(monkeypatch, cls: type, name: str) -> list[tuple]:
+    """Records the arguments of every call to the async method `cls.name`, which still runs."""
+    calls: list[tuple] = []
+    original = getattr(cls, name)
 
-    async def counted(self, **kwargs):
-        calls.append(kwargs)
-        return await original(self, **kwargs)
+    async def counted(self, *args, **kwargs):
+        calls.append((args, kwargs))
+        return await original(self, *args, **kwargs)
 
-    monkeypatch.setattr(LedgerService, "page", counted)
+    monkeypatch.setattr(cls, name, counted)
     return calls
+
+
+@pytest.fixture
+def renders(monkeypatch) -> list[tuple]:
+    """Every time the ledger page is read from the database rather than from the cache."""
+    return count_calls(monkeypatch, LedgerService, "page")
 
 
 async def test_made_up_query_parameters_neither_bypass_nor_grow_the_cache(demo, client, renders):
@@ -80,14 +85,7 @@ async def test_the_programme_is_read_again_when_it_changes_not_when_the_journal_
     demo, ledger, client, monkeypatch, backend
 ):
     await caching_is_on(client)
-    reads = []
-    original = ProgrammeService.first_programme
-
-    async def counted(self):
-        reads.append(1)
-        return await original(self)
-
-    monkeypatch.setattr(ProgrammeService, "first_programme", counted)
+    reads = count_calls(monkeypatch, ProgrammeService, "first_programme")
     version = client.app.state.data_version
 
     async def visit_after_change(before: str) -> None:
