@@ -6,7 +6,6 @@ URL and bound to every table explicitly; tests bind a fresh database per test th
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -14,61 +13,30 @@ from urllib.parse import urlsplit
 
 import asyncpg
 from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.apps.migrations.tables import Migration
+from piccolo.conf.apps import Finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from funding.settings import DEFAULT_DATABASE_URL, is_postgres_url
-
-APPEND_LOCK_KEY = 20_120_301
-"""PostgreSQL advisory lock that serialises journal appends (SQLite serialises writers itself)."""
-
-
-class DatabaseURLError(ValueError):
-    pass
-
-
-def sqlite_path(url: str) -> str:
-    if not url.startswith("sqlite:///"):
-        raise DatabaseURLError(f"DATABASE_URL must be sqlite:///PATH or postgresql://…, not {url!r}")
-    return url.removeprefix("sqlite:///")
-
-
-PLANNER_SETTINGS = {"random_page_cost": "1.1"}
-"""Our reads are small index lookups into data held in memory or on SSD. With PostgreSQL's
-default (4, for spinning disks) a page of 100 entries was joined to its postings by scanning the
-whole posting table: 4.9 ms instead of 0.4 ms at 10,000 entries (EXPLAIN ANALYZE)."""
-
-
-def engine_for_url(url: str) -> Engine:
-    if is_postgres_url(url):
-        return PostgresEngine(config={"dsn": url, "server_settings": PLANNER_SETTINGS}, log_queries=False)
-    # A busy timeout instead of immediate "database is locked" when two writers meet.
-    return SQLiteEngine(path=sqlite_path(url), timeout=30)
-
-
-def engine_from_env() -> Engine:
-    return engine_for_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-
-
-def _tables():
-    from funding.piccolo_app import APP_CONFIG
-
-    return APP_CONFIG.table_classes
+from funding import piccolo_conf
+from funding.piccolo_conf import engine_for_url as engine_for_url  # re-exported: the callers' one import
+from funding.piccolo_conf import sqlite_path as sqlite_path
+from funding.settings import is_postgres_url
 
 
 def current_engine() -> Engine:
-    return _tables()[0]._meta.db
+    """The engine `bind` chose (at first, the one `DATABASE_URL` names)."""
+    return piccolo_conf.DB
 
 
 def bind(engine: Engine) -> None:
-    """Point every funding table, Piccolo's migration table and its engine lookup at `engine`."""
-    from piccolo.apps.migrations.tables import Migration
+    """Point every registered table, Piccolo's migration table and its engine lookup at `engine`.
 
-    import funding.piccolo_conf
-
-    funding.piccolo_conf.DB = engine
-    for table in (*_tables(), Migration):
+    The tables come from Piccolo's app registry (`piccolo_conf.APP_REGISTRY`), so the core names
+    no domain."""
+    piccolo_conf.DB = engine
+    for table in (*Finder().get_table_classes(), Migration):
         table._meta.db = engine
 
 
@@ -94,20 +62,61 @@ def write_transaction():
     return engine.transaction()
 
 
-async def lock_for_append() -> None:
-    """Serialise journal appends; call inside `write_transaction()`."""
+async def lock_transaction(key: int) -> None:
+    """Serialise writers that take the same `key` until the transaction ends; call inside
+    `write_transaction()`. SQLite has one writer at a time already."""
     if is_postgres():
-        await current_engine().run_ddl(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})")
+        await current_engine().run_ddl(f"SELECT pg_advisory_xact_lock({int(key)})")
 
 
-async def migrate() -> None:
-    """Apply Piccolo migrations to the bound database; SQLite also switches to WAL once."""
+async def migrate(app_role: str | None = None) -> None:
+    """Apply Piccolo migrations to the bound database, as the role that owns the tables; SQLite
+    also switches to WAL once. On PostgreSQL, `app_role` (the role the app connects as) is then
+    granted what the app needs and no more (see `grant_app_role`)."""
     engine = current_engine()
     if isinstance(engine, SQLiteEngine):
         await engine.run_ddl("PRAGMA journal_mode=WAL")
     result = await run_forwards(app_name="funding", migration_id="all")
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}")
+    if app_role and isinstance(engine, PostgresEngine):
+        await grant_app_role(app_role)
+
+
+APPEND_ONLY_TABLES = """
+    SELECT DISTINCT c.relname AS name FROM pg_trigger t
+    JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+    WHERE p.proname = 'funding_refuse_change' AND (t.tgtype & 16) <> 0 AND NOT t.tgisinternal
+"""
+"""Tables whose rows a trigger refuses to UPDATE (bit 16 of `tgtype`): the append-only ones, found
+in the schema itself, so the core names none of them."""
+
+
+async def grant_app_role(role: str) -> None:
+    """The app's role owns nothing, so it cannot drop or disable a trigger, alter a table or
+    truncate one. It may read every table, append to the append-only ones, and change the rest;
+    the migrations' own table it may only read."""
+    engine = current_engine()
+    quoted = quote_identifier(role)
+    append_only = [quote_identifier(row["name"]) for row in await engine.run_ddl(APPEND_ONLY_TABLES)]
+    statements = [
+        f"GRANT USAGE ON SCHEMA public TO {quoted}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}",
+        f"REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM {quoted}",
+        f"REVOKE INSERT, UPDATE, DELETE ON {quote_identifier(Migration._meta.tablename)} FROM {quoted}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
+    ]
+    if append_only:
+        statements.append(f"REVOKE UPDATE, DELETE ON {', '.join(append_only)} FROM {quoted}")
+    async with engine.transaction():
+        for statement in statements:
+            await engine.run_ddl(statement)
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 
 
 async def ping() -> None:
