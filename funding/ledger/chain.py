@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 import msgspec
@@ -106,38 +107,76 @@ def record_hash(entry: EntryRecord) -> str:
 
 @dataclass
 class Verification:
-    """What verifying a chain found: `ok`, how far it got, and the first broken `seq`."""
+    """What verifying a chain found: `ok`, how far it got, the first broken `seq`, and (from a
+    database) the monthly totals that differ from their postings."""
 
     checked: int = 0
     head_seq: int = 0
     head_hash: str = GENESIS_HASH
     first_bad_seq: int | None = None
     problem: str = ""
+    other_problems: list[str] = field(default_factory=list)
+    """Faults outside the chain itself: monthly totals, postings that belong to no entry."""
 
     @property
     def ok(self) -> bool:
-        return self.first_bad_seq is None
+        return self.first_bad_seq is None and not self.other_problems
 
     def feed(self, entry: EntryRecord) -> bool:
         """Check the next entry; False (and the first problem kept) once the chain is broken."""
-        if not self.ok:
+        if self.first_bad_seq is not None:
             return False
         expected_seq = self.head_seq + 1
         if entry.seq != expected_seq:
             return self._fail(expected_seq, f"expected seq {expected_seq}, found {entry.seq} (gap or reordering)")
         if entry.prev_hash != self.head_hash:
             return self._fail(entry.seq, "prev_hash does not match the hash of the entry before it")
+        if len(entry.postings) < 2:
+            return self._fail(entry.seq, f"has {len(entry.postings)} posting(s); an entry needs at least two")
         if sum(p.amount for p in entry.postings) != 0:
             return self._fail(entry.seq, "postings do not sum to zero")
         if record_hash(entry) != entry.hash:
             return self._fail(entry.seq, "hash does not match the entry's contents")
+        if entry.reverses != reversed_seq(entry.kind, entry.reference) or (
+            entry.reverses is not None and entry.reverses >= entry.seq
+        ):
+            return self._fail(
+                entry.seq,
+                f"reverses says {entry.reverses}, but the hashed kind and reference say "
+                f"{reversed_seq(entry.kind, entry.reference)}",
+            )
         self.checked += 1
         self.head_seq, self.head_hash = entry.seq, entry.hash
         return True
 
+    def end(self, expected_head: tuple[int, str]) -> Verification:
+        """After the last entry: the published head must be the entry the chain ended with, so an
+        entry cut off the end (or hidden from the listing) is caught."""
+        if self.first_bad_seq is None and expected_head != (self.head_seq, self.head_hash):
+            seq, _ = expected_head
+            self._fail(min(seq, self.head_seq + 1), f"the chain ends at seq {self.head_seq}, but its head says seq {seq}")
+        return self
+
     def _fail(self, seq: int, problem: str) -> bool:
         self.first_bad_seq, self.problem = seq, problem
         return False
+
+
+REVERSAL_KIND = "reversal"
+REVERSAL_REFERENCE = re.compile(r"reverses:([1-9][0-9]*)")
+
+
+def reversal_reference(seq: int) -> str:
+    return f"reverses:{seq}"
+
+
+def reversed_seq(kind: str, reference: str | None) -> int | None:
+    """Which entry an entry reverses, from its hashed fields: `reverses` is published beside
+    them but not hashed, so it must agree with them."""
+    if kind != REVERSAL_KIND or reference is None:
+        return None
+    match = REVERSAL_REFERENCE.fullmatch(reference)
+    return int(match.group(1)) if match else None
 
 
 def verify(entries: Iterable[EntryRecord], expected_head: tuple[int, str] | None = None) -> Verification:
@@ -146,8 +185,4 @@ def verify(entries: Iterable[EntryRecord], expected_head: tuple[int, str] | None
     for entry in entries:
         if not result.feed(entry):
             return result
-    if expected_head is not None and expected_head != (result.head_seq, result.head_hash):
-        seq, _ = expected_head
-        result.first_bad_seq = min(seq, result.head_seq + 1)
-        result.problem = f"the chain ends at seq {result.head_seq}, but its head says seq {seq}"
-    return result
+    return result.end(expected_head) if expected_head is not None else result

@@ -15,14 +15,16 @@ from datetime import date, datetime, timezone
 
 import msgspec
 
-from funding.db import as_date, as_datetime, lock_for_append, write_transaction
+from funding.db import as_date, as_datetime, is_postgres, lock_transaction, write_transaction
 from funding.ledger.chain import (
     GENESIS_HASH,
+    REVERSAL_KIND,
     EntryRecord,
     PostingRecord,
     Verification,
     format_recorded_at,
     record_hash,
+    reversal_reference,
 )
 from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
 from funding.money import Money
@@ -31,6 +33,13 @@ ACCOUNT_ROOTS = ("assets", "liabilities", "income", "expenses", "equity")
 MAX_POSTING = Money(100_000_000_000)
 """EUR 1 billion: far beyond any programme, small enough to catch a slipped decimal point."""
 MAX_PAGE = 500
+FIRST_DAY = date(1999, 1, 1)
+"""The euro's first day: an amount in euro cents cannot have happened before it (the database
+checks it too)."""
+MAX_DAYS_AHEAD = 366
+"""How far ahead of its booking an entry may be dated: a planned payment, not a typo'd year."""
+APPEND_LOCK = 20_120_301
+"""The PostgreSQL advisory lock that serialises appends, so no two entries share a `seq`."""
 
 
 class LedgerError(ValueError):
@@ -63,6 +72,10 @@ class CannotReverse(LedgerError):
 
 class IdempotencyConflict(LedgerError):
     """The idempotency key was used before for a different entry."""
+
+
+class AlreadyReversed(CannotReverse):
+    """The entry was reversed before, for another reason: a correction is booked once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +132,9 @@ def account_kind(name: str) -> str:
 
 
 def validate_legs(legs: Sequence[Leg]) -> None:
-    """The rules an entry must meet before it may be appended (pure, no I/O)."""
+    """The rules an entry must meet before it may be appended (pure, no I/O). Each account
+    appears once: two postings to one account say nothing that their sum does not (the database
+    holds the entry to it as well)."""
     if len(legs) < 2:
         raise UnbalancedEntry("an entry needs at least two postings")
     for leg in legs:
@@ -133,6 +148,18 @@ def validate_legs(legs: Sequence[Leg]) -> None:
     imbalance = sum(leg.amount.cents for leg in legs)
     if imbalance != 0:
         raise UnbalancedEntry(f"postings sum to {Money(imbalance)}, not zero")
+    twice = sorted({leg.account for leg in legs if sum(other.account == leg.account for other in legs) > 1})
+    if twice:
+        raise LedgerError(f"{', '.join(twice)} appear(s) more than once: post each account's total once")
+
+
+def validate_date(occurred_on: date, today: date) -> None:
+    if not isinstance(occurred_on, date) or isinstance(occurred_on, datetime):
+        raise LedgerError(f"occurred_on must be a date, not {occurred_on!r}")
+    if occurred_on < FIRST_DAY:
+        raise LedgerError(f"occurred_on {occurred_on} is before the euro existed ({FIRST_DAY})")
+    if (occurred_on - today).days > MAX_DAYS_AHEAD:
+        raise LedgerError(f"occurred_on {occurred_on} is more than a year ahead")
 
 
 def _month(day: date) -> date:
@@ -181,9 +208,15 @@ class LedgerService:
         check_text("description", description)
         check_text("reference", reference, 200)
         check_text("idempotency key", idempotency_key, 200)
+        if (kind == REVERSAL_KIND) != (reverses_seq is not None):
+            raise LedgerError(f"kind {REVERSAL_KIND!r} is for reversals only: reverse the entry instead")
+        if reverses_seq is not None and reference != reversal_reference(reverses_seq):
+            raise LedgerError(f"a reversal's reference is {reversal_reference(reverses_seq)!r}")
         validate_legs(legs)
+        recorded = _now()
+        validate_date(occurred_on, recorded.date())
         async with write_transaction():
-            await lock_for_append()
+            await lock_transaction(APPEND_LOCK)
             if idempotency_key is not None:
                 existing = await JournalEntry.select(JournalEntry.seq).where(
                     JournalEntry.idempotency_key == idempotency_key
@@ -198,10 +231,9 @@ class LedgerService:
             if reverses_seq is not None and await JournalEntry.exists().where(
                 JournalEntry.reverses_seq == reverses_seq
             ):
-                raise CannotReverse(f"entry {reverses_seq} has already been reversed")
+                raise AlreadyReversed(f"entry {reverses_seq} has already been reversed")
             account_ids = await self._open_account_ids({leg.account for leg in legs})
             head = await self.head()
-            recorded = _now()
             draft = EntryRecord(
                 seq=head.seq + 1,
                 prev_hash=head.hash,
@@ -215,8 +247,22 @@ class LedgerService:
                 postings=[PostingRecord(account=leg.account, amount=leg.amount.cents) for leg in legs],
             )
             record = msgspec.structs.replace(draft, hash=record_hash(draft))
-            inserted = await JournalEntry.insert(
+            # Postings first: the entry's row seals them (the database refuses later ones).
+            entry_id = await _next_entry_id()
+            await Posting.insert(
+                *[
+                    Posting(
+                        entry=entry_id,
+                        position=position,
+                        account=account_ids[leg.account],
+                        amount_cents=leg.amount.cents,
+                    )
+                    for position, leg in enumerate(legs)
+                ]
+            )
+            await JournalEntry.insert(
                 JournalEntry(
+                    id=entry_id,
                     seq=record.seq,
                     occurred_on=occurred_on,
                     recorded_at=recorded,
@@ -229,37 +275,41 @@ class LedgerService:
                     hash=record.hash,
                 )
             )
-            entry_id = inserted[0]["id"]
-            await Posting.insert(
-                *[
-                    Posting(
-                        entry=entry_id,
-                        position=position,
-                        account=account_ids[leg.account],
-                        amount_cents=leg.amount.cents,
-                    )
-                    for position, leg in enumerate(legs)
-                ]
-            )
             await self._add_to_month_totals(occurred_on, legs, account_ids)
         return record
 
-    async def reverse(self, seq: int, *, reason: str, occurred_on: date | None = None) -> EntryRecord:
-        """Undo entry `seq` with a new entry of opposite postings; history stays as it was."""
+    async def reverse(
+        self, seq: int, *, reason: str, occurred_on: date | None = None, idempotency_key: str | None = None
+    ) -> EntryRecord:
+        """Undo entry `seq` with a new entry of opposite postings; history stays as it was.
+
+        An entry is reversed once. Asking again for the same reason (a retry) returns the
+        reversal already booked; another reason is refused, naming that reversal."""
         reason = reason.strip()
         if not reason:
             raise CannotReverse("a reversal needs a reason")
         original = await self.entry(seq)
         if original.reverses is not None:
             raise CannotReverse(f"entry {seq} is itself a reversal; book a new entry instead")
+        description = f"Correctie van boeking {seq}: {reason}"
+        booked = await self._reversal_of(seq)
+        if booked is not None and idempotency_key is None:
+            if booked.description != description:
+                raise AlreadyReversed(f"entry {seq} was already reversed by entry {booked.seq}: {booked.description}")
+            return booked
         return await self.append(
-            kind="reversal",
-            description=f"Correctie van boeking {seq}: {reason}",
-            occurred_on=occurred_on or date.today(),
+            kind=REVERSAL_KIND,
+            description=description,
+            occurred_on=occurred_on or (booked.occurred_on if booked else date.today()),
             legs=[Leg(p.account, Money(-p.amount)) for p in original.postings],
-            reference=f"reverses:{seq}",
+            reference=reversal_reference(seq),
+            idempotency_key=idempotency_key,
             reverses_seq=seq,
         )
+
+    async def _reversal_of(self, seq: int) -> EntryRecord | None:
+        row = await JournalEntry.select(JournalEntry.seq).where(JournalEntry.reverses_seq == seq).first()
+        return await self.entry(row["seq"]) if row else None
 
     async def _open_account_ids(self, names: set[str]) -> dict[str, int]:
         rows = await Account.select(Account.id, Account.name, Account.is_open).where(
@@ -347,11 +397,45 @@ class LedgerService:
         return rows[0]["occurred_on"] if rows else None
 
     async def verify(self) -> Verification:
+        """Every entry row (postings or not) in seq order, up to the head the API publishes;
+        then the monthly totals every public figure is read from, recomputed from the postings,
+        and postings that belong to no entry."""
         result = Verification()
         async for entry in self.iter_entries():
             if not result.feed(entry):
-                break
+                return result
+        head = await self.head()
+        result.end((head.seq, head.hash))
+        result.other_problems += await self._month_total_differences()
+        result.other_problems += await self._orphan_postings()
         return result
+
+    async def _month_total_differences(self) -> list[str]:
+        month = "date_trunc('month', e.occurred_on)::date" if is_postgres() else "strftime('%Y-%m-01', e.occurred_on)"
+        summed = await Posting.raw(
+            f"SELECT a.name AS account, {month} AS month, SUM(p.amount_cents) AS cents FROM posting p "
+            "JOIN journal_entry e ON e.id = p.entry JOIN account a ON a.id = p.account GROUP BY 1, 2"
+        )
+        stored = await AccountMonthBalance.raw(
+            "SELECT a.name AS account, b.month AS month, b.amount_cents AS cents "
+            "FROM account_month_balance b JOIN account a ON a.id = b.account"
+        )
+        expected = {(row["account"], as_date(row["month"])): int(row["cents"]) for row in summed}
+        found = {(row["account"], as_date(row["month"])): int(row["cents"]) for row in stored}
+        return [
+            f"monthly total of {account} for {month:%Y-%m} says {Money(found.get(key, 0))}, "
+            f"its postings sum to {Money(expected.get(key, 0))}"
+            for key in sorted(expected.keys() | found.keys())
+            for account, month in [key]
+            if expected.get(key, 0) != found.get(key, 0)
+        ]
+
+    async def _orphan_postings(self) -> list[str]:
+        rows = await Posting.raw(
+            "SELECT count(*) AS n FROM posting p LEFT JOIN journal_entry e ON e.id = p.entry WHERE e.id IS NULL"
+        )
+        count = int(rows[0]["n"])
+        return [f"{count} posting(s) belong to no entry"] if count else []
 
     async def _records(self, condition: str, args: Sequence, *, ascending: bool, limit: int) -> list[EntryRecord]:
         return _entries(await self._rows(condition, args, ascending=ascending, limit=limit))
@@ -359,7 +443,8 @@ class LedgerService:
     async def _rows(
         self, condition: str, args: Sequence, *, ascending: bool, limit: int, with_head: bool = False
     ) -> list[dict]:
-        """Entries matching `condition` on `seq` joined to their postings, a row per posting, in
+        """Entries matching `condition` on `seq` joined to their postings, a row per posting (one
+        with no account for an entry without any, which only tampering can make), in
         one indexed query: the page of entries is chosen first (keyset, never OFFSET), then
         joined. `with_head` adds the chain head's `head_seq` and `head_hash` to every row."""
         order = "ASC" if ascending else "DESC"
@@ -371,7 +456,7 @@ class LedgerService:
             "SELECT e.id, e.seq, e.prev_hash, e.hash, e.occurred_on, e.recorded_at, e.kind, "
             f"e.description, e.reference, e.reverses_seq, a.name AS account, p.amount_cents{head_columns} "
             f"FROM (SELECT * FROM journal_entry WHERE {condition} ORDER BY seq {order} LIMIT {int(limit)}) e "
-            f"JOIN posting p ON p.entry = e.id JOIN account a ON a.id = p.account{head_join} "
+            f"LEFT JOIN posting p ON p.entry = e.id LEFT JOIN account a ON a.id = p.account{head_join} "
             f"ORDER BY e.seq {order}, p.position",
             *args,
         )
@@ -427,7 +512,8 @@ def _entries(rows: list[dict]) -> list[EntryRecord]:
                     postings=[],
                 )
             )
-        entries[-1].postings.append(PostingRecord(account=row["account"], amount=row["amount_cents"]))
+        if row["account"] is not None:  # an entry without postings (which verify reports)
+            entries[-1].postings.append(PostingRecord(account=row["account"], amount=row["amount_cents"]))
     return entries
 
 
@@ -439,6 +525,16 @@ def _contents(entry: EntryRecord) -> tuple:
     """What an entry says, without its place in the chain: to compare a retry with the original."""
     postings = [(p.account, p.amount) for p in entry.postings]
     return (entry.kind, entry.description, entry.occurred_on, entry.reference, postings)
+
+
+async def _next_entry_id() -> int:
+    """The id the next entry's row will have, so its postings can name it before it exists
+    (the append lock is held: no other writer takes it)."""
+    if is_postgres():
+        rows = await JournalEntry.raw("SELECT nextval(pg_get_serial_sequence('journal_entry', 'id')) AS id")
+    else:
+        rows = await JournalEntry.raw("SELECT coalesce(max(id), 0) + 1 AS id FROM journal_entry")
+    return int(rows[0]["id"])
 
 
 def _now() -> datetime:

@@ -8,27 +8,34 @@ from piccolo.columns import (
     Timestamptz,
     Varchar,
 )
+from piccolo.columns.base import OnDelete, OnUpdate
 from piccolo.table import Table
+
+# What the journal promises is said by the database too (see migrations 0002 and 0003): every
+# reference is required and cannot dangle (RESTRICT), no column has a default that would let an
+# incomplete row in, a posting is never zero, and an entry's postings sum to zero.
+REQUIRED = {"null": False, "default": None}
+KEPT = {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict}
 
 
 class Account(Table):
     """An account of the chart (DESIGN.md): `assets:bank`, `expenses:salaries`, …"""
 
-    name = Varchar(length=120, unique=True, index=True)
-    kind = Varchar(length=16)  # assets, liabilities, income, expenses, equity: the name's root
+    name = Varchar(length=120, unique=True, index=True, **REQUIRED)
+    kind = Varchar(length=16, **REQUIRED)  # assets, liabilities, income, expenses, equity: the name's root
     label = Varchar(length=200, default="")
     is_open = Boolean(default=True)
-    opened_at = Timestamptz()
+    opened_at = Timestamptz(**REQUIRED)
 
 
 class JournalEntry(Table):
     """One business event. Never updated or deleted (database triggers refuse it)."""
 
-    seq = BigInt(unique=True, index=True, help_text="1, 2, 3 … without gaps")
-    occurred_on = Date()
-    recorded_at = Timestamptz()
-    kind = Varchar(length=40)
-    description = Text()
+    seq = BigInt(unique=True, index=True, help_text="1, 2, 3 … without gaps", **REQUIRED)
+    occurred_on = Date(**REQUIRED)
+    recorded_at = Timestamptz(**REQUIRED)
+    kind = Varchar(length=40, **REQUIRED)
+    description = Text(**REQUIRED)
     reference = Varchar(length=200, null=True, default=None)
     idempotency_key = Varchar(
         length=200, null=True, default=None, unique=True,
@@ -37,23 +44,26 @@ class JournalEntry(Table):
     reverses_seq = BigInt(
         null=True, default=None, unique=True, help_text="The entry this one reverses (at most once)"
     )
-    prev_hash = Varchar(length=64)
-    hash = Varchar(length=64, unique=True)
+    prev_hash = Varchar(length=64, **REQUIRED)
+    hash = Varchar(length=64, unique=True, **REQUIRED)
 
 
 class Posting(Table):
-    """One leg of an entry; the legs of an entry sum to zero. Debit positive, credit negative."""
+    """One leg of an entry; the legs of an entry sum to zero. Debit positive, credit negative.
 
-    entry = ForeignKey(references=JournalEntry, index=True)
-    position = Integer()
-    account = ForeignKey(references=Account, index=True)
-    amount_cents = BigInt(help_text="Euro cents; debit positive, credit negative")
+    Postings are inserted before their entry (the reference is checked at commit); the entry's
+    row seals them: the database refuses a posting for an entry that is already there."""
+
+    entry = ForeignKey(references=JournalEntry, index=True, **REQUIRED, **KEPT)
+    position = Integer(**REQUIRED)
+    account = ForeignKey(references=Account, index=True, **REQUIRED, **KEPT)
+    amount_cents = BigInt(help_text="Euro cents; debit positive, credit negative; never zero", **REQUIRED)
 
 
 class AccountMonthBalance(Table):
     """Running totals per account and month, kept in the same transaction as each append so
     public pages never sum the whole history (unique on account + month, see migrations)."""
 
-    account = ForeignKey(references=Account)
-    month = Date(help_text="First day of the month")
-    amount_cents = BigInt(help_text="Euro cents; sum of the month's postings")
+    account = ForeignKey(references=Account, **REQUIRED, **KEPT)
+    month = Date(help_text="First day of the month", **REQUIRED)
+    amount_cents = BigInt(help_text="Euro cents; sum of the month's postings", **REQUIRED)

@@ -99,15 +99,24 @@ class StaffApiController(Controller):
             idempotency_key=f"{KEY_PREFIX}{idempotency_key}" if idempotency_key else None,
         )
 
-    @post("/journal/entries/{seq:int}/reversal", name="staff_api_reverse", responses=error_responses(401, 403, 404))
+    @post(
+        "/journal/entries/{seq:int}/reversal", name="staff_api_reverse", responses=error_responses(401, 403, 404, 409)
+    )
     async def reverse(
         self,
         ledger: NamedDependency[LedgerService],
         seq: Annotated[int, PathParameter(ge=1, le=2**53)],
         data: Annotated[NewReversal, Body(schema_extra=CLOSED)],
+        idempotency_key: IdempotencyKey = None,
     ) -> EntryRecord:
-        """Correct an entry by booking its reversal; the original stays as it was."""
-        return await ledger.reverse(seq, reason=data.reason, occurred_on=data.occurred_on or date.today())
+        """Correct an entry by booking its reversal; the original stays as it was. A retry (same
+        reason, or the same `Idempotency-Key`) returns the reversal already booked."""
+        return await ledger.reverse(
+            seq,
+            reason=data.reason,
+            occurred_on=data.occurred_on,
+            idempotency_key=f"{KEY_PREFIX}{idempotency_key}" if idempotency_key else None,
+        )
 
     @post("/accounts", name="staff_api_open_account", responses=error_responses(401, 403))
     async def open_account(

@@ -23,7 +23,7 @@ from litestar.status_codes import (
 )
 
 from funding import i18n
-from funding.ledger.service import EntryNotFound, IdempotencyConflict, LedgerError
+from funding.ledger.service import AlreadyReversed, EntryNotFound, IdempotencyConflict, LedgerError
 from funding.web.locale import choose as choose_locale
 from funding.web.security import security_headers
 
@@ -75,7 +75,7 @@ def wants_json(request: Request) -> bool:
 def _status_and_detail(exc: Exception) -> tuple[int, str, object]:
     if isinstance(exc, EntryNotFound):
         return 404, str(exc), None
-    if isinstance(exc, IdempotencyConflict):
+    if isinstance(exc, (IdempotencyConflict, AlreadyReversed)):
         return 409, str(exc), None
     if isinstance(exc, LedgerError):
         return HTTP_400_BAD_REQUEST, str(exc), None

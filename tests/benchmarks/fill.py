@@ -31,7 +31,7 @@ import asyncpg
 from funding import db
 from funding.demo import ACCOUNTS, BUDGET_LINES, CONTRIBUTORS
 from funding.ledger.chain import entry_hash, format_recorded_at
-from funding.ledger.service import LedgerService
+from funding.ledger.service import APPEND_LOCK, LedgerService
 from funding.money import Money
 from funding.programme.service import ProgrammeService, expense_account, in_kind_account
 
@@ -74,7 +74,7 @@ async def fill(database_url: str, size: int, *, today: date | None = None, seed:
     connection = await asyncpg.connect(dsn=database_url)
     try:
         # The app's append lock (held for the whole fill): no entry can slip in between ours.
-        await connection.execute("SELECT pg_advisory_lock($1)", db.APPEND_LOCK_KEY)
+        await connection.execute("SELECT pg_advisory_lock($1)", APPEND_LOCK)
         accounts = dict(await connection.fetch("SELECT name, id FROM account"))
         head = await connection.fetchrow("SELECT seq, hash FROM journal_entry ORDER BY seq DESC LIMIT 1")
         last_id = await connection.fetchval("SELECT coalesce(max(id), 0) FROM journal_entry")

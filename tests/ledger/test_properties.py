@@ -25,7 +25,7 @@ import itertools
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import HealthCheck, assume, note, settings
@@ -43,10 +43,13 @@ from hypothesis.stateful import (
 
 from funding import db
 from funding.demo import ACCOUNTS
-from funding.ledger.chain import EntryRecord, entry_hash
+from funding.ledger.chain import REVERSAL_KIND, EntryRecord, entry_hash
 from funding.ledger.service import (
     ACCOUNT_ROOTS,
+    FIRST_DAY,
+    MAX_DAYS_AHEAD,
     MAX_POSTING,
+    AlreadyReversed,
     CannotReverse,
     EntryNotFound,
     IdempotencyConflict,
@@ -89,9 +92,11 @@ AT_ONCE = 8 if DATABASES.postgres else 5
 # (see `test_text_the_database_cannot_store_is_refused_before_it_is_sent`).
 TEXT_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
 DESCRIPTIONS = st.text(TEXT_CHARS, min_size=1, max_size=80).filter(str.strip)
-KINDS = st.from_regex(r"[a-z][a-z_]{0,39}", fullmatch=True)
+KINDS = st.from_regex(r"[a-z][a-z_]{0,39}", fullmatch=True).filter(lambda kind: kind != REVERSAL_KIND)
+"""Kinds of entries a booker may give; `reversal` is the journal's own, for reversals."""
 REFERENCES = st.none() | st.text(TEXT_CHARS, max_size=200)
-DATES = st.dates(min_value=date(1999, 1, 1), max_value=date(2100, 12, 31))
+DATES = st.dates(min_value=FIRST_DAY, max_value=date.today() + timedelta(days=MAX_DAYS_AHEAD))
+"""From the euro's first day to a year ahead: what the journal accepts."""
 AMOUNTS = st.one_of(
     st.just(1),  # one cent
     st.integers(1, 99),
@@ -125,11 +130,16 @@ def balanced_legs(draw, accounts) -> list[Leg]:
     """Two to six legs over `accounts` (a bundle or strategy) that sum to zero, in any order.
 
     Debits and credits each split one total, so every leg is between 1 cent and MAX_POSTING;
-    the same account may appear on both sides."""
+    legs drawn for the same account are merged into one (the journal takes each account once)."""
     total = draw(AMOUNTS)
-    debits = [Leg(draw(accounts), Money(cents)) for cents in draw(parts_of(total))]
-    credits = [Leg(draw(accounts), Money(-cents)) for cents in draw(parts_of(total))]
-    return draw(st.permutations(debits + credits))
+    debits = [(draw(accounts), cents) for cents in draw(parts_of(total))]
+    credits = [(draw(accounts), -cents) for cents in draw(parts_of(total))]
+    merged: Counter[str] = Counter()
+    for account, cents in debits + credits:
+        merged[account] += cents
+    legs = [Leg(account, Money(cents)) for account, cents in merged.items() if cents]
+    assume(len(legs) >= 2)
+    return draw(st.permutations(legs))
 
 
 @dataclass(frozen=True)
@@ -400,7 +410,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(spec=entry_specs(accounts), flaw=st.sampled_from([
         "unbalanced", "one leg", "zero leg", "over max", "unknown account", "malformed account",
-        "not money", "blank description", "blank kind", "kind too long",
+        "not money", "blank description", "blank kind", "kind too long", "account twice",
+        "before the euro", "years ahead",
     ]), data=st.data())
     def an_invalid_entry_is_refused_and_changes_nothing(self, spec, flaw, data):
         legs, kwargs = list(spec.legs), spec.kwargs()
@@ -432,6 +443,20 @@ class LedgerMachine(RuleBasedStateMachine):
         elif flaw == "blank description":
             kwargs["description"] = data.draw(st.sampled_from(["", " ", "\t\n"]))
             error = LedgerError
+        elif flaw == "account twice":
+            leg = legs[position]
+            half = Money(leg.amount.cents // 2)
+            if half.cents == 0:
+                kwargs["legs"] = [*legs, Leg(account, Money(1)), Leg(account, Money(-1))]
+            else:
+                kwargs["legs"][position:position + 1] = [Leg(account, half), Leg(account, leg.amount - half)]
+            error = LedgerError
+        elif flaw == "before the euro":
+            kwargs["occurred_on"] = data.draw(st.dates(max_value=FIRST_DAY - timedelta(days=1)))
+            error = LedgerError
+        elif flaw == "years ahead":
+            kwargs["occurred_on"] = data.draw(st.dates(min_value=date.today() + timedelta(days=MAX_DAYS_AHEAD + 1)))
+            error = LedgerError
         elif flaw == "blank kind":
             kwargs["kind"] = data.draw(st.sampled_from(["", "  "]))
             error = LedgerError
@@ -456,8 +481,13 @@ class LedgerMachine(RuleBasedStateMachine):
     @has(LedgerModel.reversals)
     @rule(seq=REVERSALS, reason=DESCRIPTIONS)
     def an_entry_is_reversed_once_and_a_reversal_never(self, seq, reason):
-        original = self.model.entry(seq).reverses
-        self.refused(CannotReverse, self.ledger.reverse(original, reason=reason))
+        """A retry for the same reason gets the reversal already booked; another reason is
+        refused; a reversal is not reversed."""
+        reversal = self.model.entry(seq)
+        retried = self.run(self.ledger.reverse(reversal.reverses, reason=reversal.description.split(": ", 1)[1]))
+        assert (retried.seq, retried.hash) == (reversal.seq, reversal.hash)
+        assume(f"Correctie van boeking {reversal.reverses}: {reason.strip()}" != reversal.description)
+        self.refused(AlreadyReversed, self.ledger.reverse(reversal.reverses, reason=reason))
         self.refused(CannotReverse, self.ledger.reverse(seq, reason=reason))
 
     @rule(reason=st.sampled_from(["", " ", "\n"]), beyond=st.integers(1, 1000))

@@ -79,9 +79,42 @@ async def test_reversal_through_the_api(staff, ledger):
     response = await staff.post("/staff/api/v1/journal/entries/1/reversal", json={"reason": "dubbel"}, headers=AUTH)
     assert response.status_code == 201 and response.json()["reverses"] == 1
     twice = await staff.post("/staff/api/v1/journal/entries/1/reversal", json={"reason": "nog eens"}, headers=AUTH)
-    assert twice.status_code == 400
+    assert twice.status_code == 409 and "already reversed by entry 2" in twice.json()["detail"]
     missing = await staff.post("/staff/api/v1/journal/entries/99/reversal", json={"reason": "x"}, headers=AUTH)
     assert missing.status_code == 404
+
+
+async def test_a_retried_reversal_returns_the_one_already_booked(staff, ledger):
+    """A bookkeeper's retry (a timeout, a double click) must not fail nor book twice."""
+    await staff.post("/staff/api/v1/journal/entries", json=ENTRY, headers=AUTH)
+    keyed = {**AUTH, "Idempotency-Key": "correction-7"}
+    first = await staff.post("/staff/api/v1/journal/entries/1/reversal", json={"reason": "dubbel"}, headers=keyed)
+    retried = await staff.post("/staff/api/v1/journal/entries/1/reversal", json={"reason": "dubbel"}, headers=keyed)
+    unkeyed = await staff.post("/staff/api/v1/journal/entries/1/reversal", json={"reason": "dubbel"}, headers=AUTH)
+    assert first.status_code == retried.status_code == unkeyed.status_code == 201
+    assert first.json() == retried.json() == unkeyed.json()
+    assert (await ledger.head()).seq == 2
+    other = await staff.post(
+        "/staff/api/v1/journal/entries/1/reversal", json={"reason": "iets anders"}, headers=keyed
+    )
+    assert other.status_code == 409 and (await ledger.head()).seq == 2
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"postings": [{"account": "assets:bank", "amount": 60000}, {"account": "assets:bank", "amount": 40000},
+                       {"account": "income:contributions", "amount": -100000}]}, "more than once"),
+        ({"occurred_on": "0001-01-01"}, "before the euro"),
+        ({"occurred_on": "2999-01-01"}, "more than a year ahead"),
+        ({"kind": "reversal"}, "for reversals only"),
+    ],
+    ids=["account-twice", "year-one", "far-future", "reversal-kind"],
+)
+async def test_what_a_bookkeeper_would_refuse_is_a_400_and_books_nothing(staff, ledger, change, message):
+    response = await staff.post("/staff/api/v1/journal/entries", json={**ENTRY, **change}, headers=AUTH)
+    assert response.status_code == 400 and message in response.json()["detail"]
+    assert (await ledger.head()).seq == 0
 
 
 async def test_opening_an_account_is_idempotent(staff, ledger):
