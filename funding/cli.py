@@ -21,6 +21,16 @@ def _bind(settings: Settings) -> None:
     db.bind(db.engine_for_url(settings.database_url))
 
 
+async def _migrate(settings: Settings) -> None:
+    """Migrate as the owner (`DATABASE_OWNER_URL`, if set), granting the app's role its rights;
+    then bind the app's own URL again."""
+    db.bind(db.engine_for_url(settings.migration_url))
+    try:
+        await db.migrate(app_role=settings.app_role)
+    finally:
+        _bind(settings)
+
+
 @click.group()
 def main() -> None:
     """funding: a cost-sharing contribution ledger."""
@@ -29,11 +39,12 @@ def main() -> None:
 
 @main.command()
 def migrate() -> None:
-    """Apply migrations to DATABASE_URL."""
+    """Apply migrations to DATABASE_URL (as DATABASE_OWNER_URL's role, if set)."""
     settings = Settings.from_env()
-    _bind(settings)
-    asyncio.run(db.migrate())
-    click.echo(f"migrated {db.describe(settings.database_url)}")
+    asyncio.run(_migrate(settings))
+    click.echo(f"migrated {db.describe(settings.migration_url)}")
+    if settings.app_role:
+        click.echo(f"granted the app's role {settings.app_role!r} read and append rights")
 
 
 @main.command()
@@ -50,10 +61,9 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
     settings = Settings.from_env()
     if workers > 1 and not settings.uses_postgres:
         raise click.UsageError("several workers need PostgreSQL (DATABASE_URL=postgresql://…)")
-    _bind(settings)
 
     async def prepare() -> None:
-        await db.migrate()
+        await _migrate(settings)
         if demo and await load_demo():
             log.info("demo data loaded")
 
@@ -91,7 +101,8 @@ def export(fmt: str, out: str | None) -> None:
 def verify_command(source: str | None) -> None:
     """Recompute the hash chain from the database, or from a /ledger.json file or URL.
 
-    Exit 0 when intact; otherwise exit 1 and name the first bad seq.
+    From the database, also every monthly total (from the postings) and the published head.
+    Exit 0 when intact; otherwise exit 1 and name the first bad seq or total.
     """
     if source is None:
         settings = Settings.from_env()
@@ -123,9 +134,12 @@ def _report(result: Verification, where: str) -> None:
     if result.ok:
         click.echo(f"intact: {result.checked} entries, head #{result.head_seq} {result.head_hash} ({where})")
         return
-    click.echo(
-        f"BROKEN at seq {result.first_bad_seq}: {result.problem} "
-        f"({result.checked} entries before it are intact; {where})",
-        err=True,
-    )
+    if result.first_bad_seq is not None:
+        click.echo(
+            f"BROKEN at seq {result.first_bad_seq}: {result.problem} "
+            f"({result.checked} entries before it are intact; {where})",
+            err=True,
+        )
+    for problem in result.other_problems:
+        click.echo(f"BROKEN: {problem} ({where})", err=True)
     sys.exit(1)

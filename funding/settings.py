@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ DEFAULT_DATABASE_URL = "sqlite:///funding.db"
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     """`sqlite:///path` (embedded default) or `postgresql://…` (production)."""
+    database_owner_url: str = field(default="", repr=False)
+    """The role that owns the tables (PostgreSQL), used only to migrate; empty: `database_url`."""
     secret_key: str = field(default="", repr=False)
     """Signs sessions and CSRF tokens; shared by every app process."""
     base_url: str = "http://127.0.0.1:8000"
@@ -44,6 +47,7 @@ class Settings:
             secret_key = secrets.token_urlsafe(32)
         return cls(
             database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_owner_url=environ.get("DATABASE_OWNER_URL", ""),
             secret_key=secret_key,
             base_url=(environ.get("FUNDING_BASE_URL") or cls.base_url).rstrip("/"),
             mollie_api_key=environ.get("MOLLIE_API_KEY", ""),
@@ -52,6 +56,18 @@ class Settings:
             staff_api_token=environ.get("FUNDING_STAFF_API_TOKEN", ""),
             database_pool_size=int(environ.get("DATABASE_POOL_SIZE", "10")),
         )
+
+    @property
+    def migration_url(self) -> str:
+        return self.database_owner_url or self.database_url
+
+    @property
+    def app_role(self) -> str | None:
+        """The role the app connects as, when it is not the owner: migrating grants it its rights."""
+        if not self.database_owner_url or not is_postgres_url(self.database_url):
+            return None
+        app, owner = urlsplit(self.database_url).username, urlsplit(self.database_owner_url).username
+        return app if app and app != owner else None
 
     @property
     def uses_postgres(self) -> bool:
