@@ -97,9 +97,9 @@ async def fill(database_url: str, size: int, *, today: date | None = None, seed:
             remaining -= len(entries)
             if remaining:
                 pending = asyncio.create_task(asyncio.to_thread(book.batch, min(BATCH, remaining)))
-            async with connection.transaction():
-                await connection.copy_records_to_table("journal_entry", records=entries, columns=ENTRY_COLUMNS)
+            async with connection.transaction():  # postings first: each entry's row seals its own
                 await connection.copy_records_to_table("posting", records=legs, columns=POSTING_COLUMNS)
+                await connection.copy_records_to_table("journal_entry", records=entries, columns=ENTRY_COLUMNS)
             postings += len(legs)
         async with connection.transaction():
             await connection.executemany(
