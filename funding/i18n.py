@@ -15,6 +15,7 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
+from babel import negotiate_locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -44,11 +45,12 @@ def translations(locale: str) -> _gettext.GNUTranslations:
 
 
 def negotiate(requested: str | None) -> str | None:
-    """A supported locale for `requested` (`en`, `en-GB`, `NL`), or None."""
+    """A supported locale for `requested` (`en`, `en-GB`, `en_GB`, `NL`), or None."""
     if not requested:
         return None
-    language = requested.strip().lower().replace("_", "-").split("-")[0]
-    return language if language in LOCALES else None
+    # Babel compares case-insensitively but answers in the caller's case, and splits on one
+    # separator: hand it `en_gb`, whichever way it was written.
+    return negotiate_locale([requested.strip().lower().replace("-", "_")], LOCALES, aliases=None)
 
 
 def current_locale() -> str:

@@ -1,6 +1,9 @@
 """Every test runs on the backend `DATABASE_URL` names (SQLite when unset), in its own database.
 
 The environment is settled before `funding` is imported: Piccolo binds engines on first use.
+Tests that need what a machine may lack skip with one summary line per reason; with `CI` set,
+a missing tool fails the run instead (the SQLite run still skips the PostgreSQL-only tests:
+that is the backend chosen, not a tool missing).
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import date
+from urllib.parse import urlsplit
 
 from tests.databases import TestDatabases
 
@@ -15,7 +19,11 @@ DATABASES = TestDatabases(os.environ.get("DATABASE_URL"))
 os.environ["DATABASE_URL"] = DATABASES.template_url
 os.environ.setdefault("FUNDING_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.pop("MOLLIE_API_KEY", None)
+ON_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+"""`CI` set (as CI services do): a test that cannot run for want of a tool fails, never skips."""
+NEEDS_POSTGRES = "needs PostgreSQL: run with DATABASE_URL=postgresql://… (skipped on SQLite)"
 
+import asyncpg  # noqa: E402
 import pytest  # noqa: E402
 from litestar.testing import AsyncTestClient  # noqa: E402
 
@@ -31,8 +39,17 @@ def pytest_report_header(config) -> str:
 
 
 def pytest_sessionstart(session) -> None:
+    try:
+        asyncio.run(DATABASES.create_template())  # the first connection, when on PostgreSQL
+    except (OSError, asyncpg.PostgresError) as error:
+        where = urlsplit(DATABASES.admin_url)
+        pytest.exit(
+            f"DATABASE_URL names PostgreSQL at {where.hostname}:{where.port or 5432}{where.path}, "
+            f"which cannot be used: {error}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
     async def prepare() -> None:
-        await DATABASES.create_template()
         db.bind(db.engine_for_url(DATABASES.template_url))
         await db.migrate()
         if not DATABASES.postgres:  # fold the WAL into the file, so copying the file is enough
@@ -45,13 +62,10 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     asyncio.run(DATABASES.drop_all())
 
 
-def pytest_collection_modifyitems(config, items) -> None:
-    if DATABASES.postgres:
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL: run with DATABASE_URL=postgresql://…")
-    for item in items:
-        if "postgres_only" in item.keywords:
-            item.add_marker(skip)
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    if "postgres_only" in item.keywords and not DATABASES.postgres:
+        pytest.skip(NEEDS_POSTGRES)  # raised here, not marked per test: one summary line for all
 
 
 @pytest.fixture

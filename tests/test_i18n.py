@@ -2,10 +2,12 @@
 
 import re
 
+import pytest
+
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from funding.i18n import catalog_path, translations, use_locale, gettext
+from funding.i18n import catalog_path, gettext, negotiate, translations, use_locale
 from funding.settings import ROOT
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -44,3 +46,12 @@ def test_translations_compile_and_switch_with_the_locale():
         assert gettext("Public ledger") == "Public ledger"
     with use_locale("nl"):
         assert gettext("Public ledger") == "Openbaar grootboek"
+
+
+@pytest.mark.parametrize(
+    ("requested", "locale"),
+    [("en", "en"), ("EN-gb", "en"), ("en_GB", "en"), (" NL ", "nl"), ("nl-BE", "nl"),
+     ("de", None), ("english", None), ("e", None), ("", None), (None, None)],
+)
+def test_negotiate_maps_language_tags_onto_the_supported_locales(requested, locale):
+    assert negotiate(requested) == locale

@@ -1,11 +1,12 @@
-"""Chooses each request's language: `?lang=` (remembered in a cookie), then the cookie, then Dutch."""
+"""Chooses each request's language: `?lang=` (remembered in a cookie), then the cookie, then Dutch.
+
+Accept-Language is not consulted: the site is Dutch first, and a visitor switches explicitly.
+"""
 
 from __future__ import annotations
 
-from http.cookies import CookieError, SimpleCookie
-from urllib.parse import parse_qs
-
-from litestar.datastructures import MutableScopeHeaders
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,12 +28,11 @@ class LocaleMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
 
+        cookie = remembered(chosen, secure=self.secure_cookies)
+
         async def remember(message: Message) -> None:
             if message["type"] == "http.response.start":
-                cookie = f"{COOKIE}={chosen}; Path=/; Max-Age={ONE_YEAR}; SameSite=Lax; HttpOnly"
-                if self.secure_cookies:
-                    cookie += "; Secure"
-                MutableScopeHeaders.from_message(message).add("set-cookie", cookie)
+                MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
             await send(message)
 
         await next_app(scope, receive, send=remember)
@@ -40,19 +40,13 @@ class LocaleMiddleware(ASGIMiddleware):
 
 def choose(scope: Scope) -> tuple[str | None, str]:
     """The locale `?lang=` asks for (None if it asks none), and the locale to answer in."""
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    chosen = i18n.negotiate((query.get("lang") or [None])[0])
-    return chosen, chosen or i18n.negotiate(_cookie(scope)) or i18n.DEFAULT_LOCALE
+    connection = ASGIConnection(scope)
+    chosen = i18n.negotiate(connection.query_params.get("lang"))
+    return chosen, chosen or i18n.negotiate(connection.cookies.get(COOKIE)) or i18n.DEFAULT_LOCALE
 
 
-def _cookie(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            jar = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except CookieError:  # a malformed Cookie header just means no preference
-                return None
-            if COOKIE in jar:
-                return jar[COOKIE].value
-    return None
+def remembered(locale: str, secure: bool) -> Cookie:
+    """The cookie that keeps a chosen language for a year (Secure on https sites)."""
+    return Cookie(
+        key=COOKIE, value=locale, path="/", max_age=ONE_YEAR, httponly=True, samesite="lax", secure=secure
+    )

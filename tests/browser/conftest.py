@@ -1,4 +1,8 @@
-"""Debian's Chromium driven by Playwright against real `funding serve` processes.
+"""Chromium driven by Playwright against real `funding serve` processes.
+
+The browser is `FUNDING_CHROMIUM` when set (and only that), else Debian's `/usr/bin/chromium`,
+else Playwright's own build (`python -m playwright install chromium`). Without one, every test
+that needs it skips on one summary line; with `CI` set the run stops instead.
 
 One browser and two servers serve the whole folder: the demo programme on its own fresh database,
 and a server on an empty database for empty states. The tests only read, so they share them
@@ -25,10 +29,10 @@ from tests.browser.forms import FormCount
 from tests.browser.site import (
     CONTEXTS_AT_ONCE, ERROR_STATES, SUMMARY, CrawlReport, ReflowCheck, crawl, html_routes, save_artifacts,
 )
-from tests.conftest import DATABASES
+from tests.conftest import DATABASES, ON_CI
 from tests.live import LiveServer
 
-CHROMIUM = os.environ.get("FUNDING_CHROMIUM", "/usr/bin/chromium")
+DEBIAN_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -36,18 +40,54 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 15_000
 DESKTOP = {"width": 1280, "height": 800}
 CONTEXTS = pytest.StashKey[list]()
+CHROMIUM = pytest.StashKey[str]()
+"""The browser found at collection, for the `browser` fixture."""
+NO_CHROMIUM = pytest.StashKey[str]()
+"""Why the browser tests skip, when no browser was found."""
+
+
+def find_chromium() -> tuple[str | None, str]:
+    """The Chromium to drive, or None and where none was found."""
+    if named := os.environ.get("FUNDING_CHROMIUM"):
+        return (named, "") if Path(named).exists() else (None, f"FUNDING_CHROMIUM={named} does not exist")
+    if Path(DEBIAN_CHROMIUM).exists():
+        return DEBIAN_CHROMIUM, ""
+    with sync_playwright() as playwright:  # where `playwright install chromium` puts its build
+        own = playwright.chromium.executable_path
+    return (own, "") if Path(own).exists() else (None, f"neither {DEBIAN_CHROMIUM} nor Playwright's {own}")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not any("browser" in getattr(item, "fixturenames", ()) for item in items):
+        return  # nothing selected needs a browser: don't look (Playwright's lookup starts its driver)
+    chromium, missing = find_chromium()
+    if chromium:
+        config.stash[CHROMIUM] = chromium
+    elif ON_CI:
+        pytest.exit(
+            f"no Chromium ({missing}), and CI must not skip the browser tests: "
+            "apt-get install chromium (.ci/run does), or set FUNDING_CHROMIUM",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+    else:
+        config.stash[NO_CHROMIUM] = (
+            f"no Chromium ({missing}): apt-get install chromium, or python -m playwright install chromium "
+            "where this machine may download it, or set FUNDING_CHROMIUM"
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    if "browser" in item.fixturenames and NO_CHROMIUM in item.config.stash:
+        pytest.skip(item.config.stash[NO_CHROMIUM])  # raised here: one summary line for all, no setup
 
 
 @pytest.fixture(scope="package")
-def browser() -> Browser:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"no Chromium at {CHROMIUM}: the browser tests drive Debian's Chromium "
-            "(apt-get install chromium; .ci/run does), never a downloaded browser",
-            pytrace=False,
-        )
+def browser(pytestconfig) -> Browser:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=pytestconfig.stash[CHROMIUM], headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 

@@ -1,6 +1,7 @@
 """Each public page and API answer, in Dutch and in English, and bad input gets a clear 4xx."""
 
 import asyncio
+from http.cookies import SimpleCookie
 
 import pytest
 
@@ -32,6 +33,46 @@ async def test_english_on_request_and_remembered(demo, client):
     assert '<html lang="en">' in again.text and "Public ledger" in again.text
     back = await client.get("/ledger?lang=nl")
     assert "Openbaar grootboek" in back.text
+
+
+def language_cookies(response) -> list[SimpleCookie]:
+    jars = [SimpleCookie(header) for header in response.headers.get_list("set-cookie")]
+    return [jar for jar in jars if "lang" in jar]
+
+
+async def test_lang_is_read_as_a_language_tag_and_remembered_for_a_year(demo, client):
+    response = await client.get("/?lang=EN-gb")
+    assert '<html lang="en">' in response.text
+    [jar] = language_cookies(response)
+    cookie = jar["lang"]
+    assert cookie.value == "en"  # the supported locale, not what was typed
+    assert (cookie["max-age"], cookie["path"], cookie["samesite"].lower()) == ("31536000", "/", "lax")
+    assert cookie["httponly"] and not cookie["secure"]
+
+
+async def test_an_unsupported_language_changes_nothing(demo, client):
+    response = await client.get("/?lang=de")
+    assert '<html lang="nl">' in response.text and language_cookies(response) == []
+    kept = await client.get("/?lang=fr", headers={"cookie": "lang=en"})
+    assert '<html lang="en">' in kept.text and language_cookies(kept) == []
+    unknown_cookie = await client.get("/", headers={"cookie": "lang=de"})
+    assert '<html lang="nl">' in unknown_cookie.text
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ('=broken; "odd; lang=en', "en"),  # another site's junk does not lose the choice
+        ("lang=en;;;", "en"),
+        ('lang="en', "nl"),  # a value that is no language: Dutch
+        (b"lang=\xff\xfe", "nl"),  # not even text
+        ("lang", "nl"),
+    ],
+)
+async def test_a_malformed_cookie_header_is_no_error(demo, client, header, language):
+    response = await client.get("/", headers={"cookie": header})
+    assert response.status_code == 200
+    assert f'<html lang="{language}">' in response.text
 
 
 async def test_home_without_any_programme_explains_itself(client):
