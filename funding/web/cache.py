@@ -43,8 +43,6 @@ from funding.settings import Settings
 
 log = logging.getLogger(__name__)
 CHANNEL = "funding_public"
-PUBLIC_TABLES = ("journal_entry", "programme", "budget_period", "budget_line")
-"""What public pages show; their changes NOTIFY (PostgreSQL) or bump `data_version` (SQLite)."""
 _uncached = itertools.count()
 T = TypeVar("T")
 
