@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         response_cache_config=ResponseCacheConfig(
             key_builder=cache_key, default_expiration=300, cache_response_filter=cacheable
         ),
-        stores={"response_cache": ResponseStore()},
+        stores={"response_cache": ResponseStore(max_bytes=settings.response_cache_bytes)},
         openapi_config=OpenAPIConfig(
             title="funding",
             version="1",

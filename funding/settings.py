@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 """The checkout: templates/, migrations/ and static/ live beside the package."""
 
 DEFAULT_DATABASE_URL = "sqlite:///funding.db"
+OFF = ("off", "0", "false", "no")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class Settings:
     """Bearer token for the staff JSON API; unset disables that API."""
     database_pool_size: int = 10
     """Connections per app process on PostgreSQL; 0 opens one per query (tests do)."""
+    response_cache: bool = True
+    """Serve public pages from the response cache; off renders every request (the benchmark)."""
+    response_cache_bytes: int = 32 * 2**20
+    """The most the response cache holds per process (pages and keys), least recently used out first."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -55,6 +60,8 @@ class Settings:
             smtp_url=environ.get("SMTP_URL", ""),
             staff_api_token=environ.get("FUNDING_STAFF_API_TOKEN", ""),
             database_pool_size=int(environ.get("DATABASE_POOL_SIZE", "10")),
+            response_cache=environ.get("FUNDING_RESPONSE_CACHE", "on").lower() not in OFF,
+            response_cache_bytes=int(environ.get("FUNDING_RESPONSE_CACHE_BYTES") or cls.response_cache_bytes),
         )
 
     @property

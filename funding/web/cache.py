@@ -3,11 +3,15 @@
 The cache key carries a *data version*. On PostgreSQL every process LISTENs on `funding_public`,
 which triggers NOTIFY on each journal append or budget change (see migrations), so the version
 moves in every process without a query per request. If that connection is lost, caching stops
-until it is back. On SQLite (one embedded process) the version is the database files' mtimes.
+until it is back. On SQLite the version is a counter per public table that triggers bump in the
+writing transaction (migration 0004), read over one connection kept open: reads never move it.
 
-Only the query parameters a page reads are part of its key, and the store holds one version's
-pages at a time, so made-up URLs cannot grow the cache. A client sending `Cache-Control:
-no-cache` gets a freshly rendered page (the benchmark measures uncached pages that way).
+Made-up URLs cannot fill memory: only the query parameters a page reads are part of its key, a
+repeated one is refused with a 400, and the store holds one version's pages, at most
+`response_cache_bytes` of them (least recently used go first), sweeping out expired ones. Pages
+are served from the cache whatever the client's `Cache-Control` says; the benchmark measures
+uncached rendering on a server started with `FUNDING_RESPONSE_CACHE=off`. A response that sets a
+cookie is never stored.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
-from collections import Counter
+import sqlite3
+import time
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -25,10 +30,12 @@ from typing import Generic, TypeVar
 from urllib.parse import urlencode
 
 import asyncpg
+import msgspec
 from litestar import Litestar, Request
 from litestar.constants import RESERVED_KWARGS
+from litestar.exceptions import ValidationException
 from litestar.handlers import HTTPRouteHandler
-from litestar.stores.memory import MemoryStore
+from litestar.stores.base import Store
 from litestar.types import HTTPScope
 
 from funding.db import sqlite_path
@@ -49,18 +56,49 @@ class DataVersion:
         self._changes: Counter[str] = Counter()
         """NOTIFYs received per table (the payload), and in all under ``""``."""
         self._connection: asyncpg.Connection | None = None
+        self._sqlite: sqlite3.Connection | None = None
+        """SQLite: one connection kept open, so a version costs a read of four rows, no connect."""
+        self._sqlite_failed = False
 
     @property
     def trusted(self) -> bool:
-        """Whether a change would move the version now (on PostgreSQL: the listener is connected)."""
-        return self.listening or not self.settings.uses_postgres
+        """Whether a change would move the version now (on PostgreSQL: the listener is connected;
+        on SQLite: the counters can be read)."""
+        if self.settings.uses_postgres:
+            return self.listening
+        return self._sqlite_connection() is not None
 
     def current(self, *tables: str) -> str:
         """The version of what `tables` hold, or of everything public if none are named."""
         if not self.settings.uses_postgres:
-            path = sqlite_path(self.settings.database_url)
-            return "-".join(str(_mtime(p)) for p in (path, f"{path}-wal"))
+            counters = self._counters()
+            if counters is None:
+                return f"unversioned-{next(_uncached)}"  # matches nothing, so nothing is reused
+            if not tables:  # counters only grow, so their sum moves whenever any of them does
+                return str(sum(counters.values()))
+            return ".".join(str(counters.get(t, 0)) for t in tables)
         return ".".join(str(n) for n in (self._epoch, *(self._changes[t] for t in tables or ("",))))
+
+    def _sqlite_connection(self) -> sqlite3.Connection | None:
+        if self._sqlite is None and not self._sqlite_failed:
+            self._sqlite = sqlite3.connect(sqlite_path(self.settings.database_url), check_same_thread=False)
+            self._counters()
+        return self._sqlite
+
+    def _counters(self) -> dict[str, int] | None:
+        """SQLite's per-table change counters, or None if they cannot be read; then nothing is
+        cached, since a page stored now might never be dropped."""
+        connection = self._sqlite_connection()
+        if connection is None:
+            return None
+        try:
+            return dict(connection.execute("SELECT name, version FROM data_version").fetchall())
+        except sqlite3.Error as exc:
+            log.warning("response cache off: cannot read the data version (%s); migrate the database", exc)
+            self._sqlite_failed = True
+            self._sqlite = None
+            connection.close()
+            return None
 
     def bump(self, _connection: object, _pid: int, _channel: str, table: str) -> None:
         self._changes[table] += 1
@@ -69,7 +107,12 @@ class DataVersion:
     @asynccontextmanager
     async def lifespan(self, _app: Litestar) -> AsyncIterator[None]:
         if not self.settings.uses_postgres:
-            yield
+            try:
+                yield
+            finally:
+                if self._sqlite is not None:
+                    self._sqlite.close()
+                    self._sqlite = None
             return
         task = asyncio.create_task(self._listen_forever())
         try:
@@ -118,59 +161,140 @@ class Memo(Generic[T]):
         return value
 
 
-def _mtime(path: str) -> int:
-    try:
-        return os.stat(path).st_mtime_ns
-    except FileNotFoundError:
-        return 0
-
-
 def cache_key(request: Request) -> str:
     """Method, language, data version, path, and only the query parameters the handler reads:
-    `/ledger?_=1` is `/ledger`, so made-up parameters can neither bypass the cache nor fill it."""
+    `/ledger?_=1` is `/ledger`, so made-up parameters can neither bypass the cache nor fill it,
+    and `?before=1&before=1` is refused rather than made another page.
+
+    Litestar asks for the key twice, to look the page up and to store it once rendered; both get
+    the first answer, so a page read before a change is never stored under the version after it."""
+    state = request.scope.setdefault("state", {})
+    if (key := state.get("response_cache_key")) is not None:
+        return key
+    names = query_names(request.route_handler)
+    params = [(k, v) for k, v in request.query_params.multi_items() if k in names]
+    if len(params) > len({k for k, _ in params}):
+        raise ValidationException("a query parameter is repeated")
     version: DataVersion = request.app.state.data_version
-    if not version.trusted or wants_fresh(request.scope):
-        return f"uncached-{next(_uncached)}"  # a key nothing is stored under: a miss
-    locale = request.scope.get("state", {}).get("locale", "nl")
-    names = _query_names(request.route_handler)
-    query = urlencode(sorted((k, v) for k, v in request.query_params.multi_items() if k in names))
-    return f"{version.current()}|{request.method}|{locale}|{request.url.path}?{query}"
+    if not request.app.state.settings.response_cache or not version.trusted:
+        key = f"uncached-{next(_uncached)}"  # a key nothing is stored under: a miss
+    else:
+        query = urlencode(sorted(params))
+        key = f"{version.current()}|{request.method}|{state.get('locale', 'nl')}|{request.url.path}?{query}"
+    state["response_cache_key"] = key
+    return key
 
 
 @cache
-def _query_names(handler: HTTPRouteHandler) -> frozenset[str]:
-    """The handler's own parameters: its signature without dependencies and Litestar's kwargs."""
+def query_names(handler: HTTPRouteHandler) -> frozenset[str]:
+    """The handler's own query parameters: its signature without dependencies and Litestar's kwargs."""
     signature = set(handler.parsed_fn_signature.parameters)
     return frozenset(signature - handler.dependency_name_set - RESERVED_KWARGS)
-
-
-def wants_fresh(scope: HTTPScope) -> bool:
-    """`Cache-Control: no-cache` from the client (RFC 9111 §5.2.1.4): answer from the database."""
-    return any(
-        name == b"cache-control" and b"no-cache" in value.lower() for name, value in scope["headers"]
-    )
 
 
 def cacheable(scope: HTTPScope, status_code: int) -> bool:
     """Store only successful GETs, and only under a version the listener vouches for. The cache
     wraps every method of a cached route (an `OPTIONS /` used to replace the page). Cached pages
-    get no CSRF cookie (see `CSRF_EXEMPT` in app.py), so no visitor's token is stored and handed
-    to the next; the hygiene tests check both."""
-    version: DataVersion = scope["litestar_app"].state.data_version
-    return scope["method"] == "GET" and status_code < 400 and version.trusted and not wants_fresh(scope)
+    get no CSRF cookie (see `CSRF_EXEMPT` in app.py), and the store refuses any response that
+    sets a cookie, so no visitor's cookie is handed to the next; the hygiene tests check both."""
+    app = scope["litestar_app"]
+    return (
+        scope["method"] == "GET"
+        and status_code < 400
+        and app.state.settings.response_cache
+        and app.state.data_version.trusted
+    )
 
 
-class ResponseStore(MemoryStore):
-    """Litestar's memory store, emptied whenever the data version moves: pages cached under an
-    older version can never be asked for again, so they go at once rather than when they expire."""
+class ResponseStore(Store):
+    """Pages of one data version, at most `max_bytes` of them (keys and bodies), least recently
+    used dropped first. A page of an older version can never be asked for again, so the store
+    empties when the version moves; expired pages are swept every `sweep_every` seconds rather
+    than left until someone asks for them. A response that sets a cookie is not stored: it would
+    be replayed to every later visitor, while the middleware that set it sets it again anyway."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, max_bytes: int = 32 * 2**20, sweep_every: float = 60) -> None:
+        self.max_bytes = max_bytes
+        self.sweep_every = sweep_every
+        self.size = 0
+        """Bytes held: the keys' and the values' lengths."""
+        self._entries: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()
+        """Least recently used first; the value and when it expires (`time.monotonic()`)."""
         self._version: str | None = None
+        self._swept = time.monotonic()
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        if isinstance(value, str):
+            value = value.encode()
+        if _sets_cookie(value):
+            return
         version = key.partition("|")[0]
         if version != self._version:
             await self.delete_all()
             self._version = version
-        await super().set(key, value, expires_in)
+        now = time.monotonic()
+        if now - self._swept >= self.sweep_every:
+            self._sweep(now)
+        await self.delete(key)
+        cost = len(key) + len(value)
+        if cost > self.max_bytes:
+            return
+        while self.size + cost > self.max_bytes:
+            old_key, (old_value, _) = self._entries.popitem(last=False)
+            self.size -= len(old_key) + len(old_value)
+        if isinstance(expires_in, timedelta):
+            expires_in = expires_in.total_seconds()
+        self._entries[key] = (value, None if expires_in is None else now + expires_in)
+        self.size += cost
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        value, expires_at = entry
+        if expires_at is not None and expires_at <= time.monotonic():
+            await self.delete(key)
+            return None
+        if renew_for is not None and expires_at is not None:
+            seconds = renew_for.total_seconds() if isinstance(renew_for, timedelta) else renew_for
+            self._entries[key] = (value, time.monotonic() + seconds)
+        self._entries.move_to_end(key)
+        return value
+
+    async def delete(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.size -= len(key) + len(entry[0])
+
+    async def delete_all(self) -> None:
+        self._entries.clear()
+        self.size = 0
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[1] is None:
+            return None
+        return max(int(entry[1] - time.monotonic()), 0)
+
+    def _sweep(self, now: float) -> None:
+        for key in [k for k, (_, expires_at) in self._entries.items() if expires_at is not None and expires_at <= now]:
+            value, _ = self._entries.pop(key)
+            self.size -= len(key) + len(value)
+        self._swept = now
+
+
+def _sets_cookie(cached: bytes) -> bool:
+    """Whether a cached response (Litestar's msgpack list of ASGI messages) has a Set-Cookie."""
+    try:
+        messages = msgspec.msgpack.decode(cached)
+    except msgspec.DecodeError:
+        return False  # not a response: nothing Litestar would replay as one
+    return any(
+        isinstance(message, dict)
+        and message.get("type") == "http.response.start"
+        and any(bytes(name).lower() == b"set-cookie" for name, _ in message.get("headers", ()))
+        for message in messages
+    )

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment
 from litestar import Request
+from litestar.handlers import HTTPRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
 from markupsafe import Markup
 from litestar.template.config import TemplateConfig
@@ -15,6 +16,7 @@ from funding import i18n
 from funding.ledger.chain import EntryRecord
 from funding.money import Money
 from funding.settings import ROOT
+from funding.web.cache import query_names
 
 
 def money(value: Money) -> str:
@@ -65,8 +67,11 @@ def gettext(message: str, **variables: object) -> Markup:
 
 
 def language_url(request: Request, code: str) -> str:
-    """This page in another language, keeping its other query parameters (the page one is on)."""
-    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", code)]
+    """This page in another language, keeping the query parameters the page reads (the page one
+    is on), and no others: a made-up one would otherwise be written into a cached page."""
+    handler = request.scope.get("route_handler")
+    names = query_names(handler) - {"lang"} if isinstance(handler, HTTPRouteHandler) else frozenset()
+    params = [(k, v) for k, v in request.query_params.multi_items() if k in names] + [("lang", code)]
     return f"{request.url.path}?{urlencode(params)}"
 
 

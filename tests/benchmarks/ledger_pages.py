@@ -8,9 +8,10 @@ Run it (PostgreSQL and wrk needed; not part of `pytest`, which skips `tests/benc
 For each size it creates a throw-away database `funding_bench_<size>` next to `--admin-url`
 (default: `postgresql://postgres@127.0.0.1:5432/postgres`), fills it with that many journal
 entries (`fill.py`: bulk COPY, but a valid hash chain and monthly totals), proves it with
-`funding verify`, and starts `funding serve --workers 2` on it (loopback). Then wrk (one
-thread, `--connections` connections, `--duration` seconds per URL after a `--warmup`) loads
-each URL of every size in turn, each right after a run of `/health`, `--rounds` times over:
+`funding verify`, and starts `funding serve --workers 2` on it twice (loopback): once as
+configured, once with `FUNDING_RESPONSE_CACHE=off`. Then wrk (one thread, `--connections`
+connections, `--duration` seconds per URL after a `--warmup`) loads each URL of every size in
+turn, each right after a run of `/health` on the same server, `--rounds` times over:
 
 =============================================  ===================================================
 /health                                        liveness, no I/O: the yardstick, before each URL
@@ -22,9 +23,10 @@ each URL of every size in turn, each right after a run of `/health`, `--rounds` 
 =============================================  ===================================================
 
 "Cached" sends the same request over and over, so after the first one each app process serves
-it from its response cache. "Uncached" sends it with `Cache-Control: no-cache`, which the app
-answers from the database: every request runs the handler's queries and renders the template,
-as the first request after each append does (the cache is dropped on every NOTIFY).
+it from its response cache. "Uncached" sends it to the server started with the response cache
+off: every request runs the handler's queries and renders the template, as the first request
+after each append does (the cache is dropped on every NOTIFY). A client cannot ask for that
+(`Cache-Control: no-cache` is served from the cache too), so it takes a server setting.
 
 It prints one table (req/s, p50, p99, and req/s and p99 as ratios to `/health` on the same
 server), then the issue's goals as PASS/FAIL from the numbers of this run, and writes
@@ -81,7 +83,7 @@ class Target:
     name: str
     path: str
     mode: str
-    """`health` (the yardstick), `cached` (same request each time) or `uncached` (`no-cache`)."""
+    """`health` (the yardstick), `cached` (same request each time) or `uncached` (cache off)."""
 
 
 @dataclass
@@ -134,11 +136,11 @@ def targets(size: int) -> list[Target]:
 
 
 # -- load generation --------------------------------------------------------------------------
-def wrk(url: str, *, fresh: bool, duration: float, connections: int) -> dict:
+def wrk(url: str, *, duration: float, connections: int) -> dict:
     """One wrk run; the Lua `done` hook prints a JSON line with the counts and percentiles."""
     command = [
         "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-        "-s", str(HERE / "report.lua"), *(["-H", "Cache-Control: no-cache"] if fresh else []), url,
+        "-s", str(HERE / "report.lua"), url,
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("BENCH "))
@@ -147,9 +149,9 @@ def wrk(url: str, *, fresh: bool, duration: float, connections: int) -> dict:
     return result
 
 
-def measure(servers: dict[int, LiveServer], args: argparse.Namespace) -> list[Row]:
-    """Every URL on every server, each run right after a run of `/health` on the same server,
-    `--rounds` times over.
+def measure(servers: dict[int, dict[str, LiveServer]], args: argparse.Namespace) -> list[Row]:
+    """Every URL of every size, on that size's server for its mode (`cached`, `uncached`), each
+    run right after a run of `/health` on the same server, `--rounds` times over.
 
     The machine may be busy with other work, which only ever lowers req/s and raises latency.
     So a URL's ratios are taken against the `/health` run just before it (the same minute, the
@@ -159,16 +161,14 @@ def measure(servers: dict[int, LiveServer], args: argparse.Namespace) -> list[Ro
     """
     pairs: dict[tuple[int, Target], list[tuple[dict, dict]]] = {}
     for round_ in range(1, args.rounds + 1):
-        for size, server in servers.items():
+        for size, by_mode in servers.items():
             print(f"== round {round_}/{args.rounds}, {size} entries (load average {os.getloadavg()[0]:.1f})",
                   flush=True)
             for target in targets(size):
-                health = wrk(server.url + "/health", fresh=False, duration=args.duration,
-                             connections=args.connections)
-                fresh = target.mode == "uncached"
-                wrk(server.url + target.path, fresh=fresh, duration=args.warmup, connections=args.connections)
-                result = wrk(server.url + target.path, fresh=fresh, duration=args.duration,
-                             connections=args.connections)
+                server = by_mode[target.mode]
+                health = wrk(server.url + "/health", duration=args.duration, connections=args.connections)
+                wrk(server.url + target.path, duration=args.warmup, connections=args.connections)
+                result = wrk(server.url + target.path, duration=args.duration, connections=args.connections)
                 pairs.setdefault((size, target), []).append((health, result))
                 print(f"  {target.mode:8} {target.path:45} {result['rps']:8.0f} req/s  "
                       f"p99 {result['p99_us'] / 1000:7.1f} ms   (/health {health['rps']:6.0f} req/s, "
@@ -341,12 +341,14 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit(f"the filled database for {size} entries is not valid: fill.py is wrong")
             databases[size] = info
         with ExitStack() as stack:
-            servers = {}
+            servers: dict[int, dict[str, LiveServer]] = {}
             for size in sizes:
-                log = ARTIFACTS / f"benchmark-server-{size}.log"
-                log.unlink(missing_ok=True)
-                servers[size] = stack.enter_context(LiveServer(urls[size], workers=args.workers, log_path=log))
-            print(f"== funding serve --workers {args.workers} per size; wrk -t1 -c{args.connections} "
+                for mode, env in (("cached", {}), ("uncached", {"FUNDING_RESPONSE_CACHE": "off"})):
+                    log = ARTIFACTS / f"benchmark-server-{size}-{mode}.log"
+                    log.unlink(missing_ok=True)
+                    server = LiveServer(urls[size], workers=args.workers, env=env, log_path=log)
+                    servers.setdefault(size, {})[mode] = stack.enter_context(server)
+            print(f"== funding serve --workers {args.workers} per size, cached and uncached; wrk -t1 -c{args.connections} "
                   f"-d{args.duration}s per URL after {args.warmup}s warm-up", flush=True)
             load_before = os.getloadavg()
             rows = measure(servers, args)

@@ -9,6 +9,7 @@ no stack traces, error pages that are the app's own, and no stored change from r
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -274,6 +275,28 @@ def test_no_visitor_is_handed_another_visitors_cookie(site: DemoSite) -> None:
             assert tokens == [None, None] or tokens[0] != tokens[1], (
                 f"{path}: two visitors were given the same {cookie} cookie"
             )
+
+
+def test_no_cached_page_replays_the_cookie_its_first_visitor_was_given(site: DemoSite) -> None:
+    """`?lang=en` sets the language cookie; the next visitor who only has that cookie gets the
+    same cache entry, and must not be sent the first visitor's Set-Cookie with it."""
+    app = create_app(Settings(database_url=site.url, secret_key=SECRET_KEY, database_pool_size=0))
+    paths = cached_page_paths(app)
+    assert paths, "no cached pages found: the check proves nothing"
+    with TestClient(app=app) as client:
+        for _ in range(200):  # on PostgreSQL pages are cached once the change listener is connected
+            if app.state.data_version.trusted:
+                break
+            time.sleep(0.01)
+        for path in paths:
+            client.cookies.clear()
+            assert client.get(path, params={"lang": "en"}).headers.get_list("set-cookie"), path
+            for _visitor in range(2):
+                client.cookies.clear()
+                client.cookies.set("lang", "en")
+                response = client.get(path)
+                assert response.status_code == 200 and 'lang="en"' in response.text, path
+                assert response.headers.get_list("set-cookie") == [], f"{path} replayed a cookie"
 
 
 def test_cached_pages_have_no_post_forms(site: DemoSite, visits: list[Visit]) -> None:
