@@ -9,7 +9,6 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
-from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -18,6 +17,7 @@ from litestar.static_files import create_static_files_router
 from funding import db
 from funding.api.controllers import HealthController, LedgerApiController, TotalsApiController
 from funding.dependencies import SERVICES
+from funding.logs import app_logging_config
 from funding.public.controllers import PublicController
 from funding.settings import ROOT, Settings
 from funding.staff.api import StaffApiController
@@ -90,9 +90,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ),
         exception_handlers=EXCEPTION_HANDLERS,
-        logging_config=LoggingConfig(
-            root={"level": "INFO", "handlers": ["queue_listener"]},
-            log_exceptions="never",
-        ),
+        logging_config=app_logging_config(),
         state=State({"settings": settings, "data_version": data_version, "programme": Memo("programme")}),
     )

@@ -12,6 +12,7 @@ import msgspec
 
 from funding import db
 from funding.ledger.chain import LedgerExport, Verification, verify
+from funding.logs import escaping_handler, uvicorn_log_config
 from funding.settings import Settings
 
 log = logging.getLogger("funding")
@@ -24,7 +25,9 @@ def _bind(settings: Settings) -> None:
 @click.group()
 def main() -> None:
     """funding: a cost-sharing contribution ledger."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=[escaping_handler()]
+    )
 
 
 @main.command()
@@ -61,7 +64,7 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
     click.echo(f"funding on http://{host}:{port}/ ({db.describe(settings.database_url)})")
     uvicorn.run(
         "funding.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="info", proxy_headers=True,
+        log_level="info", log_config=uvicorn_log_config(), proxy_headers=True,
     )
 
 
