@@ -12,19 +12,20 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.static_files import create_static_files_router
 
 from funding import db
 from funding.api.controllers import HealthController, LedgerApiController, TotalsApiController
 from funding.dependencies import SERVICES
 from funding.logs import app_logging_config
 from funding.public.controllers import PublicController
-from funding.settings import ROOT, Settings
+from funding.settings import Settings
 from funding.staff.api import StaffApiController
 from funding.web.cache import DataVersion, Memo, ResponseStore, cache_key, cacheable
 from funding.web.errors import EXCEPTION_HANDLERS
 from funding.web.locale import LocaleMiddleware
+from funding.web.requests import Request
 from funding.web.security import SecurityHeadersMiddleware
+from funding.web.static import static_files_router
 from funding.web.templating import template_config
 
 CSRF_EXEMPT = [
@@ -59,9 +60,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TotalsApiController,
             HealthController,
             StaffApiController,
-            create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
+            static_files_router(),
         ],
         dependencies=SERVICES,
+        request_class=Request,
         lifespan=[database, data_version.lifespan],
         middleware=[
             SecurityHeadersMiddleware(https=settings.secure_cookies),

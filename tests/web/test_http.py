@@ -1,0 +1,34 @@
+"""Odd and hostile requests get a clean 4xx in the asker's format: the app's error page for
+pages and files, a JSON body for the API. Never a 500."""
+
+import pytest
+
+from tests.factories import STAFF_AUTH
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/static/site.css/x", "/static/%00", "/static/.%00./", "/static/site.css%00.png", "/static/" + "a" * 300],
+)
+async def test_static_paths_that_name_no_file_are_the_apps_404(client, path):
+    response = await client.get(path)
+    assert response.status_code == 404
+    assert "<title>404 ·" in response.text and 'class="site-header"' in response.text
+
+
+async def test_static_files_are_still_served(client):
+    response = await client.get("/static/site.css")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/css")
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+@pytest.mark.parametrize(("opening", "closing"), [("[", "]"), ('{"a":', "}")])
+async def test_deeply_nested_json_to_the_staff_api_is_a_400(staff, ledger, depth, opening, closing):
+    body = opening * depth + "1" * (opening != "[") + closing * depth
+    response = await staff.post(
+        "/staff/api/v1/journal/entries", content=body,
+        headers={**STAFF_AUTH, "content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"status_code": 400, "detail": "The request body is nested too deeply"}
+    assert (await ledger.head()).seq == 0
