@@ -1,6 +1,9 @@
 """Odd and hostile requests get a clean 4xx in the asker's format: the app's error page for
 pages and files, a JSON body for the API. Never a 500."""
 
+import re
+
+import httpx
 import pytest
 
 from tests.factories import STAFF_AUTH
@@ -32,3 +35,21 @@ async def test_deeply_nested_json_to_the_staff_api_is_a_400(staff, ledger, depth
     assert response.status_code == 400
     assert response.json() == {"status_code": 400, "detail": "The request body is nested too deeply"}
     assert (await ledger.head()).seq == 0
+
+
+@pytest.mark.parametrize(
+    "raw_path",
+    [b"//evil.example/x", b"///evil.example/x", b"/\\evil.example/x", b"/%2F/evil.example/x", b"/%09/evil.example/x"],
+)
+async def test_links_on_a_page_with_an_odd_path_stay_on_the_site(client, raw_path):
+    from tests.web.test_hygiene import parse_page
+
+    response = await client.get(httpx.URL("http://testserver.local").copy_with(raw_path=raw_path))
+    assert response.status_code == 404
+    links = parse_page(response.text).links
+    assert any("lang=" in link for link in links), "no language switch on the page: nothing checked"
+    # Browsers drop tabs and line breaks from a link, read `\\` as `/`, and take what follows
+    # `//` (or `///`) as a host: a root-relative link is local only with one slash and neither.
+    assert [link for link in links if not re.fullmatch(r"/(?![/\\])[^\t\n\r]*|#[^\t\n\r]*", link)] == []
+    if raw_path == b"//evil.example/x":
+        assert 'href="/evil.example/x?lang=en"' in response.text
