@@ -22,6 +22,7 @@ from funding.settings import Settings
 from funding.staff.api import StaffApiController
 from funding.web.cache import DataVersion, Memo, ResponseStore, cache_key, cacheable
 from funding.web.errors import EXCEPTION_HANDLERS
+from funding.web.head import HeadAsGet
 from funding.web.locale import LocaleMiddleware
 from funding.web.requests import Request
 from funding.web.security import SecurityHeadersMiddleware
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with db.connection_pool(settings.database_pool_size):
             yield
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             PublicController,
             LedgerApiController,
@@ -95,3 +96,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=app_logging_config(),
         state=State({"settings": settings, "data_version": data_version, "programme": Memo("programme")}),
     )
+    app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing, which would answer HEAD with 405
+    return app
