@@ -10,7 +10,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from funding import db
@@ -24,6 +23,7 @@ from funding.web.cache import DataVersion, Memo, ResponseStore, cache_key, cache
 from funding.web.errors import EXCEPTION_HANDLERS
 from funding.web.head import HeadAsGet
 from funding.web.locale import LocaleMiddleware
+from funding.web.openapi import SwaggerUI
 from funding.web.requests import Request
 from funding.web.security import SecurityHeadersMiddleware
 from funding.web.static import static_files_router
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1",
             description="The public, read-only interface of the contribution ledger.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[SwaggerUI()],
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
             ),

@@ -9,6 +9,7 @@ EXAMPLES = {
     # A path for each route that takes a parameter; a new one fails below until it has one here.
     "/static/{file_path:path}": "/static/site.css",
     "/schema/{path:str}": "/schema/nergens",
+    "/schema/assets/{asset:str}": "/schema/assets/swagger-ui.css",
     "/staff/api/v1/journal/entries/{seq:int}/reversal": "/staff/api/v1/journal/entries/1/reversal",
 }
 SAME_HEADERS = ("content-type", "content-length", "content-security-policy", "cache-control", "allow")

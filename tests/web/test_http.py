@@ -53,3 +53,29 @@ async def test_links_on_a_page_with_an_odd_path_stay_on_the_site(client, raw_pat
     assert [link for link in links if not re.fullmatch(r"/(?![/\\])[^\t\n\r]*|#[^\t\n\r]*", link)] == []
     if raw_path == b"//evil.example/x":
         assert 'href="/evil.example/x?lang=en"' in response.text
+
+
+async def test_the_openapi_viewer_loads_only_the_apps_own_files_under_the_site_policy(client):
+    from tests.web.test_hygiene import parse_page
+
+    page = await client.get("/schema")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert not re.search(r"https?:|//|\*", policy), policy
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "<script>" not in page.text.replace(" ", "") and " style=" not in page.text  # nothing inline
+    files = [link for link in parse_page(page.text).links if not link.startswith("data:")]  # the empty icon
+    assert any(f.endswith(".js") for f in files) and any(f.endswith(".css") for f in files)
+    for url in files:
+        assert re.fullmatch(r"/(?![/\\])\S*", url), f"{url} is not on this site"
+        response = await client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["content-type"].startswith(("text/css", "text/javascript", "application/javascript"))
+    spec = await client.get(re.search(r'data-url="([^"]+)"', page.text).group(1))
+    assert spec.status_code == 200 and spec.json()["openapi"].startswith("3.")
+
+
+@pytest.mark.parametrize("name", ["index.html", "swagger-initializer.js", "..%2F__init__.py", "nergens.js"])
+async def test_the_viewer_serves_no_other_vendored_file(client, name):
+    assert (await client.get(f"/schema/assets/{name}")).status_code == 404
