@@ -45,3 +45,20 @@ def test_a_traceback_cannot_start_a_line_of_its_own():
     assert first == "ERROR unhandled error on GET /"
     assert rest and all(line.startswith("  | ") for line in rest)
     assert "  | ValueError: boom" in rest and "  | INFO forged" in rest
+
+
+def test_uvicorns_handlers_and_the_apps_carry_the_filter(settings):
+    import logging.config
+
+    from funding.app import create_app
+    from funding.logs import uvicorn_log_config
+
+    config = uvicorn_log_config()
+    assert set(config["handlers"]) == {"default", "access"}
+    logging.config.dictConfig(config)
+    for name in ("uvicorn.access", "uvicorn"):
+        [handler] = logging.getLogger(name).handlers
+        assert any(isinstance(f, EscapeControlCharacters) for f in handler.filters), name
+    create_app(settings)  # configures the root logger, which the app's own loggers propagate to
+    handlers = logging.getLogger().handlers
+    assert handlers and all(any(isinstance(f, EscapeControlCharacters) for f in h.filters) for h in handlers)

@@ -14,6 +14,8 @@ from tests.live import LiveServer, free_port
 
 
 def test_a_request_cannot_write_a_line_into_the_server_log(database, tmp_path):
+    # The first request was a 500 whose log line carried the decoded path, NUL included; it is a
+    # 404 now, but whatever a request puts in any log line stays on that line.
     log_path = tmp_path / "server.log"
     forged = "ERROR funding.errors: forged"
     with LiveServer(database, log_path=log_path) as server:
