@@ -9,22 +9,24 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.datastructures import State
-from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.static_files import create_static_files_router
 
 from funding import db
 from funding.api.controllers import HealthController, LedgerApiController, TotalsApiController
 from funding.dependencies import SERVICES
+from funding.logs import app_logging_config
 from funding.public.controllers import PublicController
-from funding.settings import ROOT, Settings
+from funding.settings import Settings
 from funding.staff.api import StaffApiController
 from funding.web.cache import DataVersion, Memo, ResponseStore, cache_key, cacheable
 from funding.web.errors import EXCEPTION_HANDLERS
+from funding.web.head import HeadAsGet
 from funding.web.locale import LocaleMiddleware
+from funding.web.openapi import SwaggerUI
+from funding.web.requests import Request
 from funding.web.security import SecurityHeadersMiddleware
+from funding.web.static import static_files_router
 from funding.web.templating import template_config
 
 CSRF_EXEMPT = [
@@ -52,16 +54,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with db.connection_pool(settings.database_pool_size):
             yield
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             PublicController,
             LedgerApiController,
             TotalsApiController,
             HealthController,
             StaffApiController,
-            create_static_files_router(path="/static", directories=[ROOT / "static"], name="static"),
+            static_files_router(),
         ],
         dependencies=SERVICES,
+        request_class=Request,
         lifespan=[database, data_version.lifespan],
         middleware=[
             SecurityHeadersMiddleware(https=settings.secure_cookies),
@@ -84,15 +87,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1",
             description="The public, read-only interface of the contribution ledger.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[SwaggerUI()],
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
             ),
         ),
         exception_handlers=EXCEPTION_HANDLERS,
-        logging_config=LoggingConfig(
-            root={"level": "INFO", "handlers": ["queue_listener"]},
-            log_exceptions="never",
-        ),
+        logging_config=app_logging_config(),
         state=State({"settings": settings, "data_version": data_version, "programme": Memo("programme")}),
     )
+    app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing, which would answer HEAD with 405
+    return app

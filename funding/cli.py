@@ -12,9 +12,23 @@ import msgspec
 
 from funding import db
 from funding.ledger.chain import LedgerExport, Verification, verify
+from funding.logs import escaping_handler, uvicorn_log_config
 from funding.settings import Settings
 
 log = logging.getLogger("funding")
+
+# What uvicorn itself bounds. It has no timeout for reading a request's headers or body, and
+# httptools (which uvicorn[standard] picks) no limit on their size: in production a reverse
+# proxy in front bounds those (docker-compose.yml; README "Slow clients").
+LIMIT_CONCURRENCY = 100
+"""Per process: well above what ten pooled database connections serve at once, low enough that
+a flood of connections is refused with a 503 rather than queued without end."""
+TIMEOUT_KEEP_ALIVE = 5
+"""Seconds an idle kept-alive connection stays open after a response (uvicorn's default, said)."""
+TIMEOUT_GRACEFUL_SHUTDOWN = 10
+"""Seconds a shutdown waits for open requests: slow clients cannot hold up a restart."""
+MAX_HEADER_BYTES = 16 * 1024
+"""Request line and headers, when uvicorn runs h11 (httptools has no such setting)."""
 
 
 def _bind(settings: Settings) -> None:
@@ -34,7 +48,9 @@ async def _migrate(settings: Settings) -> None:
 @click.group()
 def main() -> None:
     """funding: a cost-sharing contribution ledger."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=[escaping_handler()]
+    )
 
 
 @main.command()
@@ -52,8 +68,12 @@ def migrate() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="App processes (PostgreSQL only for more than one).")
-def serve(demo: bool, host: str, port: int, workers: int) -> None:
-    """Apply migrations and serve the app."""
+@click.option("--limit-concurrency", default=LIMIT_CONCURRENCY, show_default=True, type=int,
+              help="Connections and requests per process at once; past that, new requests get a 503.")
+@click.option("--timeout-keep-alive", default=TIMEOUT_KEEP_ALIVE, show_default=True, type=int,
+              help="Seconds an idle kept-alive connection stays open.")
+def serve(demo: bool, host: str, port: int, workers: int, limit_concurrency: int, timeout_keep_alive: int) -> None:
+    """Apply migrations and serve the app (behind a reverse proxy in production: see README)."""
     import uvicorn
 
     from funding.demo import load_demo
@@ -71,7 +91,11 @@ def serve(demo: bool, host: str, port: int, workers: int) -> None:
     click.echo(f"funding on http://{host}:{port}/ ({db.describe(settings.database_url)})")
     uvicorn.run(
         "funding.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="info", proxy_headers=True,
+        log_level="info", log_config=uvicorn_log_config(), proxy_headers=True,
+        limit_concurrency=limit_concurrency,
+        timeout_keep_alive=timeout_keep_alive,
+        timeout_graceful_shutdown=TIMEOUT_GRACEFUL_SHUTDOWN,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
 
 

@@ -35,12 +35,14 @@ class LiveServer:
         port: int | None = None,
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
+        args: list[str] | None = None,
     ) -> None:
         self.database_url = database_url
         self.demo, self.workers = demo, workers
         self.port = port or free_port()
         self.extra_env = env or {}
         self.log_path = log_path
+        self.extra_args = args or []
         self.process: subprocess.Popen | None = None
 
     @property
@@ -58,6 +60,7 @@ class LiveServer:
         args = [sys.executable, "-m", "funding", "serve", "--port", str(self.port), "--workers", str(self.workers)]
         if self.demo:
             args.append("--demo")
+        args += self.extra_args
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -3,6 +3,7 @@ its environment, and hold no secret."""
 
 import re
 
+import pytest
 import yaml
 
 from funding.settings import ROOT
@@ -35,7 +36,6 @@ def test_app_talks_to_the_compose_postgres_and_mail_catcher():
     assert app["environment"]["SMTP_URL"] == "smtp://mail:1025"
     assert app["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert "funding serve" in " ".join(app["command"])
-    assert "8000:8000" in app["ports"]
 
 
 def test_no_secret_is_written_into_the_file():
@@ -44,3 +44,68 @@ def test_no_secret_is_written_into_the_file():
             if name in SECRETS:
                 assert re.fullmatch(r"\$\{[A-Z_]+(:[?-][^}]*)?\}", str(value)), f"{name} must come from the environment"
     assert "${POSTGRES_PASSWORD" in COMPOSE["services"]["app"]["environment"]["DATABASE_URL"]
+
+
+# -- the reverse proxy --------------------------------------------------------------------------
+
+PROXY_CONF_PATH = "/etc/nginx/conf.d/default.conf"
+TIMEOUT_BOUNDS = {  # seconds: the most each may be
+    "client_header_timeout": 15, "client_body_timeout": 15, "send_timeout": 15, "keepalive_timeout": 30,
+}
+
+
+def proxy_config() -> str:
+    """The nginx configuration as nginx reads it (compose turns `$$` into `$`)."""
+    [mount] = COMPOSE["services"]["proxy"]["configs"]
+    assert mount["target"] == PROXY_CONF_PATH  # the file nginx's http block includes
+    return COMPOSE["configs"][mount["source"]]["content"].replace("$$", "$")
+
+
+def directives(config: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for line in config.splitlines():
+        if match := re.match(r"\s*([a-z_0-9]+)\s+([^;{]*);", line.split("#")[0]):
+            found.setdefault(match.group(1), []).append(match.group(2).strip())
+    return found
+
+
+def seconds(value: str) -> float:
+    number, unit = re.fullmatch(r"(\d+)(ms|s|m)?", value).groups()
+    return int(number) * {"ms": 0.001, "s": 1, "m": 60, None: 1}[unit]
+
+
+def test_only_the_proxy_is_published_and_it_forwards_to_the_app():
+    services = COMPOSE["services"]
+    assert [name for name, service in services.items() if "ports" in service and name != "mail"] == ["proxy"]
+    assert "8000:8080" in services["proxy"]["ports"]
+    assert services["proxy"]["depends_on"]["app"]["condition"] == "service_healthy"
+    assert "8000" in [str(port) for port in services["app"]["expose"]]
+    found = directives(proxy_config())
+    assert found["listen"] == ["8080"]
+    assert found["proxy_pass"] == ["http://app:8000"]
+    # The client's address is set, not appended to, so no client can forge the one the app logs.
+    assert "X-Forwarded-For $remote_addr" in found["proxy_set_header"]
+    assert services["app"]["environment"]["FORWARDED_ALLOW_IPS"] == "*"
+
+
+@pytest.mark.parametrize(("name", "bound"), TIMEOUT_BOUNDS.items())
+def test_the_proxy_bounds_slow_clients(name, bound):
+    [value] = directives(proxy_config())[name]
+    assert 0 < seconds(value.split()[0]) <= bound, f"{name} {value}"
+
+
+def test_the_proxy_bounds_sizes_and_connections():
+    found = directives(proxy_config())
+    [body] = found["client_max_body_size"]
+    assert re.fullmatch(r"\d+k", body) and int(body[:-1]) <= 1024
+    [buffers] = found["large_client_header_buffers"]
+    count, size = buffers.split()
+    assert int(count) * int(size.rstrip("k")) <= 64
+    assert found["limit_conn"] and found["limit_conn_zone"]
+    assert found["proxy_request_buffering"] == ["on"]  # the app never waits for a slow body
+    assert found["reset_timedout_connection"] == ["on"]
+
+
+def test_nginx_variables_are_escaped_from_compose():
+    content = COMPOSE["configs"]["nginx"]["content"]
+    assert not re.search(r"(?<!\$)\$(?!\$)[a-z_{]", content.replace("$$", "")), "a $ compose would interpolate"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment
 from litestar import Request
@@ -66,13 +66,23 @@ def gettext(message: str, **variables: object) -> Markup:
     return Markup(i18n.gettext(message)) % variables
 
 
+def local_path(request: Request) -> str:
+    """The request's path, safe to link to: always on this site.
+
+    `//evil.example/x` (or `/\\evil.example/x`) would be another host's address in a link, so
+    leading slashes and backslashes fold into one; the rest is percent-encoded again.
+    """
+    return "/" + quote(request.url.path.lstrip("/\\"), safe="/!$&'()*+,;=:@-._~")
+
+
 def language_url(request: Request, code: str) -> str:
-    """This page in another language, keeping the query parameters the page reads (the page one
-    is on), and no others: a made-up one would otherwise be written into a cached page."""
+    """This page in another language, at its normalised path, keeping the query parameters the
+    page reads (the page one is on) and no others: a made-up one would otherwise be written into
+    a cached page."""
     handler = request.scope.get("route_handler")
     names = query_names(handler) - {"lang"} if isinstance(handler, HTTPRouteHandler) else frozenset()
     params = [(k, v) for k, v in request.query_params.multi_items() if k in names] + [("lang", code)]
-    return f"{request.url.path}?{urlencode(params)}"
+    return f"{local_path(request)}?{urlencode(params)}"
 
 
 def configure(engine: JinjaTemplateEngine) -> None:

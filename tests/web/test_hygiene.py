@@ -39,6 +39,8 @@ ERROR_REQUESTS = [
     ("GET", "/nergens", 404),
     ("GET", "/nergens?lang=en", 404),
     ("GET", "/static/nergens.css", 404),
+    ("GET", "/static/site.css/x", 404),
+    ("GET", "/static/%00", 404),
     ("GET", "/api/v1/nergens", 404),
     ("POST", "/", 405),
     ("PUT", "/ledger", 405),

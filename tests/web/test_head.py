@@ -1,0 +1,72 @@
+"""HEAD answers like GET, without a body, on every route in the route table."""
+
+import asyncio
+import re
+
+import pytest
+
+EXAMPLES = {
+    # A path for each route that takes a parameter; a new one fails below until it has one here.
+    "/static/{file_path:path}": "/static/site.css",
+    "/schema/{path:str}": "/schema/nergens",
+    "/schema/assets/{asset:str}": "/schema/assets/swagger-ui.css",
+    "/staff/api/v1/journal/entries/{seq:int}/reversal": "/staff/api/v1/journal/entries/1/reversal",
+}
+SAME_HEADERS = ("content-type", "content-length", "content-security-policy", "cache-control", "allow")
+
+
+async def asgi_head(app, path: str) -> tuple[int, dict[str, str], bytes]:
+    """HEAD straight through the ASGI interface: test clients drop a HEAD response's body
+    themselves, which would hide one the app sent."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "HEAD",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver.local")], "client": ("127.0.0.1", 1), "server": ("testserver.local", 80),
+    }
+    messages, requested, done = [], [], asyncio.Event()
+
+    async def receive():
+        if requested:  # as servers do, say "disconnected" once the response is complete
+            await done.wait()
+            return {"type": "http.disconnect"}
+        requested.append(True)
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        messages.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            done.set()
+
+    await app(scope, receive, send)
+    start, *bodies = messages
+    headers = {name.decode(): value.decode() for name, value in start["headers"]}
+    return start["status"], headers, b"".join(body.get("body", b"") for body in bodies)
+
+
+def example_paths(app) -> list[str]:
+    paths = []
+    for route in app.routes:
+        if re.search(r"\{[^}]+\}", route.path):
+            assert route.path in EXAMPLES, f"add an example path for {route.path} to EXAMPLES"
+            paths.append(EXAMPLES[route.path])
+        else:
+            paths.append(route.path)
+    return paths
+
+
+async def test_head_answers_every_route_like_get_without_a_body(demo, client):
+    paths = example_paths(client.app)
+    assert {"/", "/ledger", "/api/v1/ledger", "/schema", "/static/site.css"} <= set(paths)
+    for path in paths:
+        get = await client.get(path)
+        status, headers, body = await asgi_head(client.app, path)
+        assert (path, status) == (path, get.status_code)
+        assert (path, body) == (path, b"")
+        for name in SAME_HEADERS:
+            assert (path, name, headers.get(name)) == (path, name, get.headers.get(name))
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/ledger/head"])
+async def test_head_on_a_page_that_is_not_there_is_a_404_without_a_body(client, path):
+    status, _headers, body = await asgi_head(client.app, path + "nergens")
+    assert (status, body) == (404, b"")
