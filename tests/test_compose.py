@@ -9,7 +9,9 @@ import yaml
 from funding.settings import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-SECRETS = {"FUNDING_SECRET_KEY", "FUNDING_STAFF_API_TOKEN", "MOLLIE_API_KEY", "POSTGRES_PASSWORD"}
+SECRETS = {
+    "FUNDING_SECRET_KEY", "FUNDING_STAFF_API_TOKEN", "MOLLIE_API_KEY", "POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD",
+}
 
 
 def variables_the_app_reads() -> set[str]:
@@ -23,19 +25,42 @@ def test_app_postgres_and_mail_services_exist():
 
 def test_app_gets_every_variable_it_reads():
     environment = COMPOSE["services"]["app"]["environment"]
-    expected = variables_the_app_reads() - {"DATABASE_POOL_SIZE"}
+    # The owner's URL is the one-shot migrate service's only: the app never holds that password.
+    expected = variables_the_app_reads() - {"DATABASE_POOL_SIZE", "DATABASE_OWNER_URL"}
     assert expected <= set(environment), expected - set(environment)
 
 
 def test_app_talks_to_the_compose_postgres_and_mail_catcher():
     app = COMPOSE["services"]["app"]
-    database_url = app["environment"]["DATABASE_URL"]
     postgres = COMPOSE["services"]["postgres"]["environment"]
-    assert database_url.startswith(f"postgresql://{postgres['POSTGRES_USER']}:")
-    assert database_url.endswith(f"@postgres:5432/{postgres['POSTGRES_DB']}")
+    assert app["environment"]["DATABASE_URL"].endswith(f"@postgres:5432/{postgres['POSTGRES_DB']}")
     assert app["environment"]["SMTP_URL"] == "smtp://mail:1025"
-    assert app["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert "funding serve" in " ".join(app["command"])
+
+
+def role(url: str) -> str:
+    return re.match(r"postgresql://([^:@]+)", url).group(1)
+
+
+def test_the_app_connects_as_a_role_that_owns_nothing_and_migrations_run_as_the_owner():
+    services = COMPOSE["services"]
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    app_role = role(services["app"]["environment"]["DATABASE_URL"])
+    migrate = services["migrate"]
+    assert app_role != owner and "DATABASE_OWNER_URL" not in services["app"]["environment"]
+    assert role(migrate["environment"]["DATABASE_OWNER_URL"]) == owner
+    assert role(migrate["environment"]["DATABASE_URL"]) == app_role  # so migrating grants it its rights
+    assert "funding migrate" in " ".join(migrate["command"])
+    assert services["app"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    [init] = services["postgres"]["configs"]
+    assert init["target"].startswith("/docker-entrypoint-initdb.d/")
+    script = COMPOSE["configs"][init["source"]]["content"].replace("$$", "$")
+    created = re.search(r"CREATE ROLE (\w+) LOGIN PASSWORD :'app_password'(.*);", script)
+    assert created and created.group(1) == app_role
+    assert "NOSUPERUSER" in created.group(2) and "NOCREATEROLE" in created.group(2)
+    assert 'app_password="$POSTGRES_APP_PASSWORD"' in script
+    assert "POSTGRES_APP_PASSWORD" in services["postgres"]["environment"]
 
 
 def test_no_secret_is_written_into_the_file():
@@ -43,7 +68,8 @@ def test_no_secret_is_written_into_the_file():
         for name, value in (service.get("environment") or {}).items():
             if name in SECRETS:
                 assert re.fullmatch(r"\$\{[A-Z_]+(:[?-][^}]*)?\}", str(value)), f"{name} must come from the environment"
-    assert "${POSTGRES_PASSWORD" in COMPOSE["services"]["app"]["environment"]["DATABASE_URL"]
+    assert "${POSTGRES_APP_PASSWORD" in COMPOSE["services"]["app"]["environment"]["DATABASE_URL"]
+    assert "${POSTGRES_PASSWORD" in COMPOSE["services"]["migrate"]["environment"]["DATABASE_OWNER_URL"]
 
 
 # -- the reverse proxy --------------------------------------------------------------------------
