@@ -60,7 +60,7 @@ class LedgerApiController(Controller):
     path = "/api/v1"
     tags = ["ledger API"]
 
-    @get("/ledger", name="api_ledger")
+    @get("/ledger", name="api_ledger", cache=True)
     async def ledger(
         self,
         ledger: NamedDependency[LedgerService],
@@ -71,7 +71,7 @@ class LedgerApiController(Controller):
         entries = await ledger.entries_after(after, limit)
         return LedgerPage(entries=entries, next_after=entries[-1].seq if len(entries) == limit else None)
 
-    @get("/ledger/head", name="api_ledger_head")
+    @get("/ledger/head", name="api_ledger_head", cache=True)
     async def head(self, ledger: NamedDependency[LedgerService]) -> ChainHead:
         """The newest entry's seq and hash: publish it, and anyone can check the chain ends there."""
         head = await ledger.head()
@@ -82,7 +82,7 @@ class TotalsApiController(Controller):
     path = "/api/v1/totals"
     tags = ["ledger API"]
 
-    @get("/", name="api_totals", responses=error_responses(404))
+    @get("/", name="api_totals", cache=True, responses=error_responses(404))
     async def totals(
         self, programmes: NamedDependency[ProgrammeService], programme: NamedDependency[dict | None]
     ) -> PeriodTotals:

@@ -297,7 +297,9 @@ def test_no_cached_page_replays_the_cookie_its_first_visitor_was_given(site: Dem
                 client.cookies.clear()
                 client.cookies.set("lang", "en")
                 response = client.get(path)
-                assert response.status_code == 200 and 'lang="en"' in response.text, path
+                assert response.status_code == 200, path
+                if response.headers["content-type"].startswith("text/html"):
+                    assert 'lang="en"' in response.text, path
                 assert response.headers.get_list("set-cookie") == [], f"{path} replayed a cookie"
 
 
