@@ -18,8 +18,8 @@ turn, each right after a run of `/health` on the same server, `--rounds` times o
 /ledger                                        first page, newest first (cached, and uncached)
 /ledger?before=1000                            a deep page, far back in history (both ways)
 /                                              the programme overview (cached, and uncached)
-/api/v1/ledger                                 first page of the API, oldest first (never cached)
-/api/v1/ledger?after=<size-1000>&limit=100     a page deep in the API (never cached)
+/api/v1/ledger                                 first page of the API, oldest first (cached, and uncached)
+/api/v1/ledger?after=<size-1000>&limit=100     a page deep in the API (cached, and uncached)
 =============================================  ===================================================
 
 "Cached" sends the same request over and over, so after the first one each app process serves
@@ -130,7 +130,9 @@ def targets(size: int) -> list[Target]:
         Target("ledger deep", f"/ledger?before={DEEP_BEFORE}", "uncached"),
         Target("home", "/", "cached"),
         Target("home", "/", "uncached"),
+        Target("api first", "/api/v1/ledger", "cached"),
         Target("api first", "/api/v1/ledger", "uncached"),
+        Target("api deep", deep_api, "cached"),
         Target("api deep", deep_api, "uncached"),
     ]
 
