@@ -88,7 +88,7 @@ class TotalsApiController(Controller):
     ) -> PeriodTotals:
         """The current budget period's totals, as on the overview page."""
         overview = await programmes.overview(date.today())
-        if overview is None:
+        if overview is None or programme is None:  # no programme, so no period either
             raise NotFoundException("there is no budget period yet")
         return PeriodTotals(
             programme=programme["name"],

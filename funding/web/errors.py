@@ -16,6 +16,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.response import Template
+from litestar.types import ExceptionHandlersMap
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_500_INTERNAL_SERVER_ERROR,
@@ -116,4 +117,4 @@ def handle_error(request: Request, exc: Exception) -> Response:
     )
 
 
-EXCEPTION_HANDLERS = {Exception: handle_error, HTTPException: handle_error}
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {Exception: handle_error, HTTPException: handle_error}
