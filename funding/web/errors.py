@@ -11,17 +11,16 @@ from http import HTTPStatus
 
 import asyncpg
 import msgspec
-
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.response import Template
-from litestar.types import ExceptionHandlersMap
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from litestar.types import ExceptionHandlersMap
 
 from funding import i18n
 from funding.ledger.service import AlreadyReversed, EntryNotFound, IdempotencyConflict, LedgerError

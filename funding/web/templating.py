@@ -9,8 +9,8 @@ from jinja2 import Environment
 from litestar import Request
 from litestar.handlers import HTTPRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
-from markupsafe import Markup
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 from funding import i18n
 from funding.ledger.chain import EntryRecord

@@ -19,7 +19,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
-from playwright.sync_api import BrowserContext, Error as PlaywrightError, Page, Response
+from playwright.sync_api import BrowserContext, Page, Response
+from playwright.sync_api import Error as PlaywrightError
 
 from funding.i18n import gettext, use_locale
 from funding.settings import ROOT

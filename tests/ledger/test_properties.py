@@ -54,9 +54,9 @@ from funding.ledger.service import (
     EntryNotFound,
     IdempotencyConflict,
     InvalidAmount,
-    Leg,
     LedgerError,
     LedgerService,
+    Leg,
     UnbalancedEntry,
     UnknownAccount,
 )
