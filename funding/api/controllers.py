@@ -101,8 +101,8 @@ class TotalsApiController(Controller):
             spent=overview.spent.cents,
             cash=overview.cash.cents,
             lines=[
-                LineTotals(l.code, l.name, l.budget.cents, l.spent.cents, l.spent_in_kind.cents)
-                for l in overview.lines
+                LineTotals(line.code, line.name, line.budget.cents, line.spent.cents, line.spent_in_kind.cents)
+                for line in overview.lines
             ],
         )
 

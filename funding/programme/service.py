@@ -155,8 +155,8 @@ class ProgrammeService:
             )
             for line in lines
         ]
-        budgeted_accounts = {expense_account(l.code) for l in summaries} | {
-            in_kind_account(l.code) for l in summaries
+        budgeted_accounts = {expense_account(summary.code) for summary in summaries} | {
+            in_kind_account(summary.code) for summary in summaries
         }
         unbudgeted = total(
             amount for account, amount in balances.items()

@@ -109,7 +109,7 @@ def same_site_path(base_url: str, href: str) -> str | None:
 
 def with_locale(base_url: str, path: str, locale: str) -> str:
     url = urlsplit(base_url + path)
-    query = parse_qsl(url.query, keep_blank_values=True) + [("lang", locale)]
+    query = [*parse_qsl(url.query, keep_blank_values=True), ("lang", locale)]
     return urlunsplit(url._replace(query=urlencode(query)))
 
 

@@ -58,11 +58,13 @@ def seconds_until_closed(sock: socket.socket, limit: float, trickle: bytes = b""
 
 
 def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout(database):
-    with LiveServer(database, args=["--timeout-keep-alive", "1"]) as server:
-        with socket.create_connection(("127.0.0.1", server.port)) as sock:
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
-            closed = seconds_until_closed(sock, limit=5)
+    with (
+        LiveServer(database, args=["--timeout-keep-alive", "1"]) as server,
+        socket.create_connection(("127.0.0.1", server.port)) as sock,
+    ):
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        closed = seconds_until_closed(sock, limit=5)
     assert closed is not None and closed < 3
 
 
