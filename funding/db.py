@@ -18,6 +18,7 @@ from piccolo.conf.apps import Finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
 from funding import piccolo_conf
 from funding.piccolo_conf import engine_for_url as engine_for_url  # re-exported: the callers' one import
@@ -36,7 +37,8 @@ def bind(engine: Engine) -> None:
     The tables come from Piccolo's app registry (`piccolo_conf.APP_REGISTRY`), so the core names
     no domain."""
     piccolo_conf.DB = engine
-    for table in (*Finder().get_table_classes(), Migration):
+    tables: list[type[Table]] = [*Finder().get_table_classes(), Migration]
+    for table in tables:
         table._meta.db = engine
 
 

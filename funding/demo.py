@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from funding.ledger.service import Leg, LedgerService
+from funding.ledger.service import LedgerService, Leg
 from funding.money import Money
 from funding.programme.service import ProgrammeService, expense_account, in_kind_account
 

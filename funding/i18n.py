@@ -16,7 +16,7 @@ from io import BytesIO
 from pathlib import Path
 
 from babel import negotiate_locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_timezone
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -50,7 +50,7 @@ def negotiate(requested: str | None) -> str | None:
         return None
     # Babel compares case-insensitively but answers in the caller's case, and splits on one
     # separator: hand it `en_gb`, whichever way it was written.
-    return negotiate_locale([requested.strip().lower().replace("-", "_")], LOCALES, aliases=None)
+    return negotiate_locale([requested.strip().lower().replace("-", "_")], LOCALES, aliases={})
 
 
 def current_locale() -> str:
@@ -88,5 +88,5 @@ def format_day(day: date, style: str = "long") -> str:
 
 def format_moment(moment: datetime, style: str = "medium") -> str:
     return format_datetime(
-        moment, format=style, locale=babel_locale(current_locale()), tzinfo="Europe/Amsterdam"
+        moment, format=style, locale=babel_locale(current_locale()), tzinfo=get_timezone("Europe/Amsterdam")
     )

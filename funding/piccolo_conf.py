@@ -13,6 +13,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 
 from funding.settings import DEFAULT_DATABASE_URL, is_postgres_url
 
+
 class DatabaseURLError(ValueError):
     pass
 

@@ -7,7 +7,7 @@ from datetime import date
 
 from funding.demo import ACCOUNTS
 from funding.ledger.chain import EntryRecord
-from funding.ledger.service import Leg, LedgerService
+from funding.ledger.service import LedgerService, Leg
 from funding.money import Money
 
 STAFF_TOKEN = "staff-token-for-tests"

@@ -6,6 +6,7 @@ loopback port against the database it is given, and can stop it politely or kill
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -61,10 +62,11 @@ class LiveServer:
         if self.demo:
             args.append("--demo")
         args += self.extra_args
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        # The server writes to its own copy of the log's descriptor: ours closes once it started.
+        with open(self.log_path, "ab") if self.log_path else contextlib.nullcontext(subprocess.DEVNULL) as log:
+            self.process = subprocess.Popen(
+                args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 

@@ -88,7 +88,7 @@ class TotalsApiController(Controller):
     ) -> PeriodTotals:
         """The current budget period's totals, as on the overview page."""
         overview = await programmes.overview(date.today())
-        if overview is None:
+        if overview is None or programme is None:  # no programme, so no period either
             raise NotFoundException("there is no budget period yet")
         return PeriodTotals(
             programme=programme["name"],
@@ -101,8 +101,8 @@ class TotalsApiController(Controller):
             spent=overview.spent.cents,
             cash=overview.cash.cents,
             lines=[
-                LineTotals(l.code, l.name, l.budget.cents, l.spent.cents, l.spent_in_kind.cents)
-                for l in overview.lines
+                LineTotals(line.code, line.name, line.budget.cents, line.spent.cents, line.spent_in_kind.cents)
+                for line in overview.lines
             ],
         )
 

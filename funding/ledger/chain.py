@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import msgspec
 
@@ -61,7 +61,7 @@ class LedgerExport(msgspec.Struct):
 
 def format_recorded_at(moment: datetime) -> str:
     """`2012-03-01T10:15:00Z`, for every entry read (isoformat: a third cheaper than strftime)."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").removesuffix("+00:00") + "Z"
+    return moment.astimezone(UTC).isoformat(timespec="seconds").removesuffix("+00:00") + "Z"
 
 
 def canonical(

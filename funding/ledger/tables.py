@@ -1,9 +1,12 @@
+from typing import Any
+
 from piccolo.columns import (
     BigInt,
     Boolean,
     Date,
     ForeignKey,
     Integer,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -14,13 +17,14 @@ from piccolo.table import Table
 # What the journal promises is said by the database too (see migrations 0002 and 0003): every
 # reference is required and cannot dangle (RESTRICT), no column has a default that would let an
 # incomplete row in, a posting is never zero, and an entry's postings sum to zero.
-REQUIRED = {"null": False, "default": None}
-KEPT = {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict}
+REQUIRED: dict[str, Any] = {"null": False, "default": None}
+KEPT: dict[str, Any] = {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict}
 
 
 class Account(Table):
     """An account of the chart (DESIGN.md): `assets:bank`, `expenses:salaries`, …"""
 
+    id: Serial  # Piccolo's default primary key, declared for type checkers
     name = Varchar(length=120, unique=True, index=True, **REQUIRED)
     kind = Varchar(length=16, **REQUIRED)  # assets, liabilities, income, expenses, equity: the name's root
     label = Varchar(length=200, default="")

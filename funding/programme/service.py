@@ -65,7 +65,8 @@ def current_period(periods: list[dict], today: date) -> dict | None:
     (`periods` ordered by start)."""
     containing = [p for p in periods if p["starts_on"] <= today <= p["ends_on"]]
     started = [p for p in periods if p["starts_on"] <= today]
-    return (containing or started[-1:] or periods[:1] or [None])[0]
+    candidates = containing or started[-1:] or periods[:1]
+    return candidates[0] if candidates else None
 
 
 def expense_account(code: str) -> str:
@@ -128,12 +129,12 @@ class ProgrammeService:
         )
         periods: dict[int, dict] = {}
         for row in rows:
-            period = periods.setdefault(row["period_id"], {
+            found = periods.setdefault(row["period_id"], {
                 "id": row["period_id"], "name": row["period_name"],
                 "starts_on": as_date(row["starts_on"]), "ends_on": as_date(row["ends_on"]), "lines": [],
             })
             if row["code"] is not None:
-                period["lines"].append(row)
+                found["lines"].append(row)
         period = current_period(list(periods.values()), today)
         if period is None:
             return None
@@ -154,8 +155,8 @@ class ProgrammeService:
             )
             for line in lines
         ]
-        budgeted_accounts = {expense_account(l.code) for l in summaries} | {
-            in_kind_account(l.code) for l in summaries
+        budgeted_accounts = {expense_account(summary.code) for summary in summaries} | {
+            in_kind_account(summary.code) for summary in summaries
         }
         unbudgeted = total(
             amount for account, amount in balances.items()

@@ -1,13 +1,16 @@
-from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, Text, Varchar
+from typing import Any
+
+from piccolo.columns import BigInt, Boolean, Date, ForeignKey, Integer, Serial, Text, Varchar
 from piccolo.columns.base import OnDelete, OnUpdate
 from piccolo.table import Table
 
-REQUIRED = {"null": False, "default": None}
-KEPT = {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict}
+REQUIRED: dict[str, Any] = {"null": False, "default": None}
+KEPT: dict[str, Any] = {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict}
 """A budget is referred to by the journal's reports: its rows are required and never dangle."""
 
 
 class Programme(Table):
+    id: Serial  # Piccolo's default primary key, declared for type checkers
     slug = Varchar(length=80, unique=True, **REQUIRED)
     name = Varchar(length=200, **REQUIRED)
     description = Text(default="")

@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import Body, HeaderParameter, KwargDefinition, PathParameter
 
 from funding.ledger.chain import EntryRecord
-from funding.ledger.service import ACCOUNT_ROOTS, MAX_POSTING, Leg, LedgerService
+from funding.ledger.service import ACCOUNT_ROOTS, MAX_POSTING, LedgerService, Leg
 from funding.money import Money
 from funding.staff.guards import require_api_token
 from funding.web.errors import error_responses

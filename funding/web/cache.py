@@ -126,7 +126,8 @@ class DataVersion:
         while True:
             try:
                 self._connection = await asyncpg.connect(dsn=self.settings.database_url)
-                await self._connection.add_listener(CHANNEL, self.bump)
+                # asyncpg hands the listener the payload as a str; asyncpg-stubs types it as object.
+                await self._connection.add_listener(CHANNEL, self.bump)  # type: ignore[arg-type]
                 self._connection.add_termination_listener(self._lost)
                 self._epoch += 1
                 self.listening = True
@@ -242,9 +243,8 @@ class ResponseStore(Store):
         while self.size + cost > self.max_bytes:
             old_key, (old_value, _) = self._entries.popitem(last=False)
             self.size -= len(old_key) + len(old_value)
-        if isinstance(expires_in, timedelta):
-            expires_in = expires_in.total_seconds()
-        self._entries[key] = (value, None if expires_in is None else now + expires_in)
+        seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
+        self._entries[key] = (value, None if seconds is None else now + seconds)
         self.size += cost
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:

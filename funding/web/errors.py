@@ -11,7 +11,6 @@ from http import HTTPStatus
 
 import asyncpg
 import msgspec
-
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
@@ -21,6 +20,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
+from litestar.types import ExceptionHandlersMap
 
 from funding import i18n
 from funding.ledger.service import AlreadyReversed, EntryNotFound, IdempotencyConflict, LedgerError
@@ -116,4 +116,4 @@ def handle_error(request: Request, exc: Exception) -> Response:
     )
 
 
-EXCEPTION_HANDLERS = {Exception: handle_error, HTTPException: handle_error}
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {Exception: handle_error, HTTPException: handle_error}

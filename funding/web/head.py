@@ -6,6 +6,7 @@ answers 405 before any middleware runs, and a HEAD handler may not return a body
 
 from __future__ import annotations
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -18,7 +19,7 @@ class HeadAsGet:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
+        if scope["type"] != ScopeType.HTTP or scope["method"] != "HEAD":
             await self.app(scope, receive, send)
             return
 
@@ -29,4 +30,4 @@ class HeadAsGet:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, without_body)  # type: ignore[arg-type]
+        await self.app({**scope, "method": "GET"}, receive, without_body)

@@ -5,6 +5,8 @@ Accept-Language is not consulted: the site is Dutch first, and a visitor switche
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware import ASGIMiddleware
@@ -35,12 +37,12 @@ class LocaleMiddleware(ASGIMiddleware):
                 MutableScopeHeaders.from_message(message).add("set-cookie", cookie.to_header(header=""))
             await send(message)
 
-        await next_app(scope, receive, send=remember)
+        await next_app(scope, receive, remember)
 
 
 def choose(scope: Scope) -> tuple[str | None, str]:
     """The locale `?lang=` asks for (None if it asks none), and the locale to answer in."""
-    connection = ASGIConnection(scope)
+    connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
     chosen = i18n.negotiate(connection.query_params.get("lang"))
     return chosen, chosen or i18n.negotiate(connection.cookies.get(COOKIE)) or i18n.DEFAULT_LOCALE
 

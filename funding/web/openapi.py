@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.resources
 from html import escape
+from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Request, get
@@ -19,7 +20,8 @@ from litestar.params import PathParameter
 from litestar.response import File
 from litestar.router import Router
 
-SWAGGER_UI = importlib.resources.files("swagger_ui") / "static"
+# A path on disk, as File wants (the package is installed as files, not zipped).
+SWAGGER_UI = Path(str(importlib.resources.files("swagger_ui") / "static"))
 
 ASSETS = {
     "swagger-ui.css": SWAGGER_UI / "swagger-ui.css",

@@ -9,8 +9,8 @@ from jinja2 import Environment
 from litestar import Request
 from litestar.handlers import HTTPRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
-from markupsafe import Markup
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 from funding import i18n
 from funding.ledger.chain import EntryRecord
@@ -89,7 +89,8 @@ def configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.auto_reload = False  # templates change with a deploy, not while serving
     env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    # The i18n extension adds this method to the Environment; jinja2's types do not know it.
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(_=gettext, gettext=gettext)
     env.filters.update(money=money, day=day, moment=moment, entries_html=EntryFragments(env))
     env.globals.update(

@@ -24,7 +24,8 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time as clock, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 
 import asyncpg
 
@@ -165,7 +166,7 @@ class _Books:
             kind, description, reference, legs = self._event(occurred_on)
             self.seq += 1
             self.last_id += 1
-            recorded = datetime.combine(occurred_on, clock(8), tzinfo=timezone.utc) + timedelta(
+            recorded = datetime.combine(occurred_on, clock(8), tzinfo=UTC) + timedelta(
                 seconds=self.seq % 36_000
             )
             recorded_at = format_recorded_at(recorded)

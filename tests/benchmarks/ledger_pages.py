@@ -57,7 +57,7 @@ import sys
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
 from urllib.parse import urlsplit, urlunsplit
@@ -187,7 +187,7 @@ def measure(servers: dict[int, dict[str, LiveServer]], args: argparse.Namespace)
 
 
 def _row(size: int, target: Target, results: list[dict], ratios: list[tuple[float, float]]) -> Row:
-    rps_ratio, p99_ratio = (median(column) for column in zip(*ratios))
+    rps_ratio, p99_ratio = (median(column) for column in zip(*ratios, strict=True))
     return Row(
         size=size, name=target.name, path=target.path, mode=target.mode,
         requests=sum(result["requests"] for result in results),
@@ -198,7 +198,7 @@ def _row(size: int, target: Target, results: list[dict], ratios: list[tuple[floa
         rps_ratio=rps_ratio, p99_ratio=p99_ratio,
         rounds=[{"rps": round(result["rps"], 1), "p99_ms": result["p99_us"] / 1000,
                  "x_rps": round(x_rps, 2), "x_p99": round(x_p99, 2)}
-                for result, (x_rps, x_p99) in zip(results, ratios)],
+                for result, (x_rps, x_p99) in zip(results, ratios, strict=False)],
     )
 
 
@@ -293,7 +293,10 @@ def _failed(*rows: Row) -> bool:
 
 
 def print_table(rows: list[Row], goal_list: list[Goal]) -> None:
-    header = f"{'size':>8}  {'mode':8}  {'URL':45} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'x rps':>6} {'x p99':>6}  errors"
+    header = (
+        f"{'size':>8}  {'mode':8}  {'URL':45} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'x rps':>6} {'x p99':>6}  errors"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     for r in rows:
         errors = sum(r.errors.values())
@@ -350,8 +353,8 @@ def main(argv: list[str] | None = None) -> int:
                     log.unlink(missing_ok=True)
                     server = LiveServer(urls[size], workers=args.workers, env=env, log_path=log)
                     servers.setdefault(size, {})[mode] = stack.enter_context(server)
-            print(f"== funding serve --workers {args.workers} per size, cached and uncached; wrk -t1 -c{args.connections} "
-                  f"-d{args.duration}s per URL after {args.warmup}s warm-up", flush=True)
+            print(f"== funding serve --workers {args.workers} per size, cached and uncached; "
+                  f"wrk -t1 -c{args.connections} -d{args.duration}s per URL after {args.warmup}s warm-up", flush=True)
             load_before = os.getloadavg()
             rows = measure(servers, args)
             load_after = os.getloadavg()
@@ -367,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "command": " ".join([Path(sys.executable).name, "-m", "tests.benchmarks.ledger_pages", *(argv or sys.argv[1:])]),
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "total_seconds": round(total, 1),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_before": load_before, "load_average_after": load_after},

@@ -27,7 +27,14 @@ from funding.settings import Settings
 from tests.browser.axe import AxeCheck
 from tests.browser.forms import FormCount
 from tests.browser.site import (
-    CONTEXTS_AT_ONCE, ERROR_STATES, SUMMARY, CrawlReport, ReflowCheck, crawl, html_routes, save_artifacts,
+    CONTEXTS_AT_ONCE,
+    ERROR_STATES,
+    SUMMARY,
+    CrawlReport,
+    ReflowCheck,
+    crawl,
+    html_routes,
+    save_artifacts,
 )
 from tests.conftest import DATABASES, ON_CI
 from tests.live import LiveServer
@@ -190,7 +197,7 @@ def survey(browser: Browser, routes: list[str], request):
                 context.set_default_timeout(TIMEOUT_MS)
             checks = AxeCheck(f"{site}-{locale}"), ReflowCheck(), FormCount()
             try:
-                report = crawl(contexts, server.url, locale, {path: 200 for path in routes} | ERROR_STATES, checks)
+                report = crawl(contexts, server.url, locale, dict.fromkeys(routes, 200) | ERROR_STATES, checks)
             finally:
                 for context in contexts:
                     context.close()

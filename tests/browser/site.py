@@ -19,7 +19,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
-from playwright.sync_api import BrowserContext, Error as PlaywrightError, Page, Response
+from playwright.sync_api import BrowserContext, Page, Response
+from playwright.sync_api import Error as PlaywrightError
 
 from funding.i18n import gettext, use_locale
 from funding.settings import ROOT
@@ -108,7 +109,7 @@ def same_site_path(base_url: str, href: str) -> str | None:
 
 def with_locale(base_url: str, path: str, locale: str) -> str:
     url = urlsplit(base_url + path)
-    query = parse_qsl(url.query, keep_blank_values=True) + [("lang", locale)]
+    query = [*parse_qsl(url.query, keep_blank_values=True), ("lang", locale)]
     return urlunsplit(url._replace(query=urlencode(query)))
 
 

@@ -31,7 +31,8 @@ def test_every_form_on_the_site_works_with_the_keyboard_alone(survey, open_conte
     assert len(outcomes) == total
     for outcome in outcomes:
         SUMMARY.append(
-            f"  {outcome.where}: filled {len(outcome.filled)} fields, answered {outcome.status}, errors {outcome.errors}"
+            f"  {outcome.where}: filled {len(outcome.filled)} fields, "
+            f"answered {outcome.status}, errors {outcome.errors}"
         )
     problems = [problem for outcome in outcomes for problem in outcome.problems]
     assert not problems, "\n".join(problems)

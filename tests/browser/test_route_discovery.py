@@ -48,7 +48,7 @@ def test_html_get_routes_are_found_and_json_static_and_api_routes_left_out():
 
 def test_a_path_parameter_without_a_sample_fails_loudly(monkeypatch):
     monkeypatch.setattr(site, "PATH_SAMPLES", {})
-    with pytest.raises(LookupError, match="pledge_id.*PATH_SAMPLES"):
+    with pytest.raises(LookupError, match=r"pledge_id.*PATH_SAMPLES"):
         site.html_routes(app(home, pledge))
 
 

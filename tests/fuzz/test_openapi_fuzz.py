@@ -95,7 +95,7 @@ def aim_at_the_books(accounts: list[str], head: int):
             ):
                 pairs = postings[: len(postings) // 2 * 2]
                 balanced = []
-                for first, _second in zip(pairs[::2], pairs[1::2]):
+                for first, _second in zip(pairs[::2], pairs[1::2], strict=True):
                     amount = first["amount"] or 1
                     balanced += [
                         {**first, "account": accounts[amount % len(accounts)], "amount": amount},

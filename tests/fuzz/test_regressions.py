@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from funding.ledger.service import account_kind
 from tests.factories import STAFF_AUTH, caching_is_on

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-
 from funding.ledger.exports import beancount_account
 
 

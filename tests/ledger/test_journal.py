@@ -11,8 +11,8 @@ from funding.ledger.service import (
     ClosedAccount,
     EntryNotFound,
     InvalidAmount,
-    Leg,
     LedgerError,
+    Leg,
     UnbalancedEntry,
     UnknownAccount,
 )

@@ -54,9 +54,9 @@ from funding.ledger.service import (
     EntryNotFound,
     IdempotencyConflict,
     InvalidAmount,
-    Leg,
     LedgerError,
     LedgerService,
+    Leg,
     UnbalancedEntry,
     UnknownAccount,
 )
@@ -504,7 +504,7 @@ class LedgerMachine(RuleBasedStateMachine):
         records = self.run_all(self.ledger.append(**spec.kwargs()) for spec in specs)
         head = self.model.head_seq
         assert sorted(r.seq for r in records) == list(range(head + 1, head + len(specs) + 1))
-        booked = sorted(zip(records, specs), key=lambda pair: pair[0].seq)
+        booked = sorted(zip(records, specs, strict=True), key=lambda pair: pair[0].seq)
         for record, spec in booked:
             self.expect(record, spec)
 

@@ -61,7 +61,7 @@ async def test_an_unbalanced_or_lonely_entry_is_refused_by_the_database(chart, l
 
 
 async def test_a_zero_posting_is_refused_by_the_database(chart):
-    with pytest.raises(Exception, match="posting_amount_not_zero|CHECK"):
+    with pytest.raises(Exception, match=r"posting_amount_not_zero|CHECK"):
         await insert_entry(legs=[500, -500, 0])
 
 
@@ -80,7 +80,7 @@ async def test_a_posting_for_no_entry_is_refused_at_commit(chart, database, back
     itself fails, which only SQL behind the service's back can make happen."""
     bank = await account_id("assets:bank")
     orphan = f"INSERT INTO posting (entry, position, account, amount_cents) VALUES (999, 0, {bank}, 100)"
-    with pytest.raises(Exception, match="(?i)foreign key"):
+    with pytest.raises(Exception, match=r"(?i)foreign key"):
         if backend == "sqlite":
             connection = sqlite3.connect(db.sqlite_path(database), isolation_level=None)
             try:
@@ -117,7 +117,7 @@ async def test_a_posting_for_no_entry_is_refused_at_commit(chart, database, back
          "period-no-programme", "line-no-period"],
 )
 async def test_an_incomplete_row_is_refused_not_filled_with_a_default(chart, statement):
-    with pytest.raises(Exception, match="(?i)not null|null value"):
+    with pytest.raises(Exception, match=r"(?i)not null|null value"):
         await sql(statement)
 
 
@@ -125,7 +125,7 @@ async def test_an_entry_dated_before_the_euro_is_refused_by_the_database(chart):
     entry = await book_contribution(chart, 10)
     bank = await account_id("assets:bank")
     income = await account_id("income:contributions")
-    with pytest.raises(Exception, match="journal_entry_in_euro_era|CHECK"):
+    with pytest.raises(Exception, match=r"journal_entry_in_euro_era|CHECK"):
         async with db.write_transaction():
             await sql(f"INSERT INTO posting (entry, position, account, amount_cents) VALUES (50, 0, {bank}, 1)")
             await sql(f"INSERT INTO posting (entry, position, account, amount_cents) VALUES (50, 1, {income}, -1)")
@@ -139,11 +139,11 @@ async def test_an_entry_dated_before_the_euro_is_refused_by_the_database(chart):
 async def test_referenced_rows_cannot_be_deleted_out_from_under_the_journal(chart, demo):
     """RESTRICT, not CASCADE: deleting an account or a programme never takes entries or budget
     lines with it."""
-    with pytest.raises(Exception, match="(?i)never deleted|foreign key|restrict"):
+    with pytest.raises(Exception, match=r"(?i)never deleted|foreign key|restrict"):
         await sql("DELETE FROM account WHERE name = 'assets:bank'")
-    with pytest.raises(Exception, match="(?i)foreign key|restrict"):
+    with pytest.raises(Exception, match=r"(?i)foreign key|restrict"):
         await sql("DELETE FROM programme")
-    with pytest.raises(Exception, match="(?i)foreign key|restrict"):
+    with pytest.raises(Exception, match=r"(?i)foreign key|restrict"):
         await sql("DELETE FROM budget_period")
     assert (await sql("SELECT count(*) AS n FROM budget_line"))[0]["n"] > 0
 
@@ -158,19 +158,21 @@ async def test_an_account_is_never_renamed(chart):
 async def test_an_entry_posts_to_an_account_once(chart):
     bank = await account_id("assets:bank")
     income = await account_id("income:contributions")
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique"):
         async with db.write_transaction():
             for position, (account, cents) in enumerate([(bank, 300), (bank, 200), (income, -500)]):
                 await sql(
-                    f"INSERT INTO posting (entry, position, account, amount_cents) VALUES (70, {position}, {account}, {cents})"
+                    "INSERT INTO posting (entry, position, account, amount_cents) "
+                    f"VALUES (70, {position}, {account}, {cents})"
                 )
 
 
 async def test_a_reversal_must_name_what_it_reverses_in_its_hashed_reference(chart):
     await book_contribution(chart, 10)
-    with pytest.raises(Exception, match="journal_entry_reversal_named|CHECK"):
+    with pytest.raises(Exception, match=r"journal_entry_reversal_named|CHECK"):
         await sql(
-            "INSERT INTO journal_entry (id, seq, occurred_on, recorded_at, kind, description, reverses_seq, prev_hash, hash) "
+            "INSERT INTO journal_entry "
+            "(id, seq, occurred_on, recorded_at, kind, description, reverses_seq, prev_hash, hash) "
             "VALUES (90, 2, '2026-03-01', '2026-03-01 10:00:00+00:00', 'payment', 'x', 1, "
             f"'{GENESIS_HASH}', '{HASH}')"
         )
@@ -193,7 +195,8 @@ async def test_insert_or_replace_cannot_rewrite_an_entry_on_sqlite(chart, databa
             "SELECT e.id, p.id FROM journal_entry e JOIN posting p ON p.entry = e.id ORDER BY p.position"
         ).fetchone()
         attempts = [
-            "INSERT OR REPLACE INTO journal_entry (id, seq, occurred_on, recorded_at, kind, description, prev_hash, hash) "
+            "INSERT OR REPLACE INTO journal_entry "
+            "(id, seq, occurred_on, recorded_at, kind, description, prev_hash, hash) "
             f"VALUES ({entry_id}, 1, '2026-03-01', '2026-03-01 10:00:00+00:00', 'x', 'rewritten', '{GENESIS_HASH}', "
             f"'{original.hash}')",
             f"REPLACE INTO posting (id, entry, position, account, amount_cents) "
@@ -202,7 +205,7 @@ async def test_insert_or_replace_cannot_rewrite_an_entry_on_sqlite(chart, databa
             "SELECT id, 'assets:elsewhere', kind, label, is_open, opened_at FROM account WHERE name = 'assets:bank'",
         ]
         for attempt in attempts:
-            with pytest.raises(sqlite3.DatabaseError, match="append-only|sealed|never replaced"):
+            with pytest.raises(sqlite3.DatabaseError, match=r"append-only|sealed|never replaced"):
                 connection.execute(attempt)
             connection.rollback()
     finally:

@@ -1,10 +1,10 @@
 """`funding verify` catches history rewritten behind the triggers' back."""
 
 import json
-from datetime import date
 import os
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 

@@ -4,6 +4,7 @@ import pytest
 
 from tests.factories import STAFF_AUTH as AUTH
 from tests.factories import STAFF_TOKEN as TOKEN
+
 ENTRY = {
     "kind": "bank_transfer",
     "description": "Bijdrage Waterschap Vallei en Veluwe",

@@ -2,10 +2,11 @@
 
 import hashlib
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import msgspec
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from funding.ledger.chain import (
     GENESIS_HASH,
@@ -95,4 +96,4 @@ def test_entries_cut_off_the_end_are_caught_with_the_published_head():
 
 @given(st.datetimes(timezones=st.timezones(), min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30)))
 def test_recorded_at_is_utc_to_the_second_with_a_z(moment):
-    assert format_recorded_at(moment) == moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert format_recorded_at(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -61,5 +61,5 @@ def test_split_parts_always_sum_to_the_whole(cents, weights):
     parts = Money(cents).split(weights)
     assert total(parts) == Money(cents)
     whole = sum(weights)
-    for part, weight in zip(parts, weights):
+    for part, weight in zip(parts, weights, strict=True):
         assert abs(part.cents * whole - cents * weight) < whole  # within a cent of the exact share

@@ -3,12 +3,11 @@
 import asyncio
 from http.cookies import SimpleCookie
 
+import msgspec
 import pytest
 
 from funding.ledger.chain import LedgerExport, verify
 from tests.factories import book_contribution, open_chart
-
-import msgspec
 
 
 async def test_home_shows_budget_against_actuals_in_dutch_by_default(demo, client):

@@ -59,11 +59,13 @@ def seconds_until_closed(sock: socket.socket, limit: float, trickle: bytes = b""
 
 
 def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout(database):
-    with LiveServer(database, args=["--timeout-keep-alive", "1"]) as server:
-        with socket.create_connection(("127.0.0.1", server.port)) as sock:
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
-            closed = seconds_until_closed(sock, limit=5)
+    with (
+        LiveServer(database, args=["--timeout-keep-alive", "1"]) as server,
+        socket.create_connection(("127.0.0.1", server.port)) as sock,
+    ):
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        closed = seconds_until_closed(sock, limit=5)
     assert closed is not None and closed < 3
 
 
@@ -80,10 +82,9 @@ def test_past_the_concurrency_limit_requests_get_a_503(database):
 
 @pytest.mark.xfail(strict=True, reason="uvicorn has no timeout for reading headers: the proxy bounds them")
 def test_uvicorn_closes_a_connection_that_sends_headers_slowly(database):
-    with LiveServer(database) as server:
-        with socket.create_connection(("127.0.0.1", server.port)) as sock:
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
-            assert seconds_until_closed(sock, limit=6, trickle=b"X-Slow: 1\r\n") is not None
+    with LiveServer(database) as server, socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        assert seconds_until_closed(sock, limit=6, trickle=b"X-Slow: 1\r\n") is not None
 
 
 # -- the proxy of docker-compose.yml, run for real when nginx is installed -----------------------
