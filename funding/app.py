@@ -88,9 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             description="The public, read-only interface of the contribution ledger.",
             path="/schema",
             render_plugins=[SwaggerUI()],
-            components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
-            ),
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=app_logging_config(),

@@ -48,9 +48,7 @@ async def _migrate(settings: Settings) -> None:
 @click.group()
 def main() -> None:
     """funding: a cost-sharing contribution ledger."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=[escaping_handler()]
-    )
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=[escaping_handler()])
 
 
 @main.command()
@@ -67,11 +65,23 @@ def migrate() -> None:
 @click.option("--demo", is_flag=True, help="Load demo data into the configured database first.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="App processes (PostgreSQL only for more than one).")
-@click.option("--limit-concurrency", default=LIMIT_CONCURRENCY, show_default=True, type=int,
-              help="Connections and requests per process at once; past that, new requests get a 503.")
-@click.option("--timeout-keep-alive", default=TIMEOUT_KEEP_ALIVE, show_default=True, type=int,
-              help="Seconds an idle kept-alive connection stays open.")
+@click.option(
+    "--workers", default=1, show_default=True, type=int, help="App processes (PostgreSQL only for more than one)."
+)
+@click.option(
+    "--limit-concurrency",
+    default=LIMIT_CONCURRENCY,
+    show_default=True,
+    type=int,
+    help="Connections and requests per process at once; past that, new requests get a 503.",
+)
+@click.option(
+    "--timeout-keep-alive",
+    default=TIMEOUT_KEEP_ALIVE,
+    show_default=True,
+    type=int,
+    help="Seconds an idle kept-alive connection stays open.",
+)
 def serve(demo: bool, host: str, port: int, workers: int, limit_concurrency: int, timeout_keep_alive: int) -> None:
     """Apply migrations and serve the app (behind a reverse proxy in production: see README)."""
     import uvicorn
@@ -90,8 +100,14 @@ def serve(demo: bool, host: str, port: int, workers: int, limit_concurrency: int
     asyncio.run(prepare())
     click.echo(f"funding on http://{host}:{port}/ ({db.describe(settings.database_url)})")
     uvicorn.run(
-        "funding.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="info", log_config=uvicorn_log_config(), proxy_headers=True,
+        "funding.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        log_config=uvicorn_log_config(),
+        proxy_headers=True,
         limit_concurrency=limit_concurrency,
         timeout_keep_alive=timeout_keep_alive,
         timeout_graceful_shutdown=TIMEOUT_GRACEFUL_SHUTDOWN,

@@ -119,8 +119,6 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-
-
 async def ping() -> None:
     await current_engine().run_ddl("SELECT 1")
 

@@ -136,31 +136,71 @@ async def load_demo(today: date | None = None) -> bool:
         )
 
     book = _Booker(ledger, year, today)
-    book(1, 1, "opening", "Beginbalans: overschot vorig jaar",
-               [Leg("assets:bank", Money.euros(14_250)), Leg("equity:opening", Money.euros(-14_250))])
+    book(
+        1,
+        1,
+        "opening",
+        "Beginbalans: overschot vorig jaar",
+        [Leg("assets:bank", Money.euros(14_250)), Leg("equity:opening", Money.euros(-14_250))],
+    )
     for name, euros, due_month, paid_month in CONTRIBUTORS:
         amount = Money.euros(euros)
-        book(due_month, 5, "pledge_due", f"Bijdrage {year} toegezegd: {name}",
-                   [Leg("assets:receivable:pledges", amount), Leg("income:contributions", -amount)])
+        book(
+            due_month,
+            5,
+            "pledge_due",
+            f"Bijdrage {year} toegezegd: {name}",
+            [Leg("assets:receivable:pledges", amount), Leg("income:contributions", -amount)],
+        )
         if paid_month:
-            book(paid_month, 15, "bank_transfer", f"Bijdrage {year} ontvangen: {name}",
-                       [Leg("assets:bank", amount), Leg("assets:receivable:pledges", -amount)])
+            book(
+                paid_month,
+                15,
+                "bank_transfer",
+                f"Bijdrage {year} ontvangen: {name}",
+                [Leg("assets:bank", amount), Leg("assets:receivable:pledges", -amount)],
+            )
     for month in range(1, 13):
         salary = Money.euros(MONTHLY_SALARY * 2)
-        book(month, 25, "expense", f"Salarissen {month:02d}-{year} (2 medewerkers)",
-                   [Leg(expense_account("salaries"), salary), Leg("assets:bank", -salary)])
-        book(month, 28, "fee", f"Bankkosten {month:02d}-{year}",
-                   [Leg("expenses:payment-fees", MONTHLY_BANK_FEE), Leg("assets:bank", -MONTHLY_BANK_FEE)])
+        book(
+            month,
+            25,
+            "expense",
+            f"Salarissen {month:02d}-{year} (2 medewerkers)",
+            [Leg(expense_account("salaries"), salary), Leg("assets:bank", -salary)],
+        )
+        book(
+            month,
+            28,
+            "fee",
+            f"Bankkosten {month:02d}-{year}",
+            [Leg("expenses:payment-fees", MONTHLY_BANK_FEE), Leg("assets:bank", -MONTHLY_BANK_FEE)],
+        )
     for payee, what, line, euros, month in INVOICES:
         amount = Money.euros(euros)
-        book(month, 10, "expense_approved", f"{payee}: {what}",
-                   [Leg(expense_account(line), amount), Leg("liabilities:payables", -amount)])
-        book(month, 24, "expense_paid", f"Betaald aan {payee}: {what}",
-                   [Leg("liabilities:payables", amount), Leg("assets:bank", -amount)])
+        book(
+            month,
+            10,
+            "expense_approved",
+            f"{payee}: {what}",
+            [Leg(expense_account(line), amount), Leg("liabilities:payables", -amount)],
+        )
+        book(
+            month,
+            24,
+            "expense_paid",
+            f"Betaald aan {payee}: {what}",
+            [Leg("liabilities:payables", amount), Leg("assets:bank", -amount)],
+        )
     for contributor, what, line, euros, month in IN_KIND:
         amount = Money.euros(euros)
-        book(month, 20, "in_kind", f"In natura van {contributor}: {what}",
-                   [Leg(in_kind_account(line), amount), Leg("income:in-kind", -amount)])
+        book(
+            month,
+            20,
+            "in_kind",
+            f"In natura van {contributor}: {what}",
+            [Leg(in_kind_account(line), amount), Leg("income:in-kind", -amount)],
+        )
     await book.flush()
     return True
 

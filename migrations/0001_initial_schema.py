@@ -65,9 +65,7 @@ DESCRIPTION = "initial schema: accounts, journal, postings, monthly totals, prog
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="funding", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="funding", description=DESCRIPTION)
 
     manager.add_table(
         class_name="JournalEntry",
@@ -76,9 +74,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Posting", tablename="posting", schema=None, columns=None
-    )
+    manager.add_table(class_name="Posting", tablename="posting", schema=None, columns=None)
 
     manager.add_table(
         class_name="BudgetLine",
@@ -87,9 +83,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Account", tablename="account", schema=None, columns=None
-    )
+    manager.add_table(class_name="Account", tablename="account", schema=None, columns=None)
 
     manager.add_table(
         class_name="AccountMonthBalance",
@@ -105,9 +99,7 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Programme", tablename="programme", schema=None, columns=None
-    )
+    manager.add_table(class_name="Programme", tablename="programme", schema=None, columns=None)
 
     manager.add_column(
         table_class_name="JournalEntry",

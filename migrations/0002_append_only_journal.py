@@ -56,8 +56,7 @@ SQLITE = [
 ]
 
 COMMON = [
-    "CREATE UNIQUE INDEX account_month_balance_account_month "
-    "ON account_month_balance (account, month)",
+    "CREATE UNIQUE INDEX account_month_balance_account_month ON account_month_balance (account, month)",
     "CREATE UNIQUE INDEX posting_entry_position ON posting (entry, position)",
 ]
 

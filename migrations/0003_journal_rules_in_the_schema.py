@@ -238,8 +238,7 @@ SQLITE_TRIGGERS = [
     "CREATE TRIGGER account_kept BEFORE UPDATE OF name, kind ON account "
     "WHEN NEW.name IS NOT OLD.name OR NEW.kind IS NOT OLD.kind "
     f"BEGIN {_refuse('an account is never renamed: its name is in the hash of every entry')}; END",
-    "CREATE TRIGGER account_no_delete BEFORE DELETE ON account "
-    f"BEGIN {_refuse('an account is never deleted')}; END",
+    f"CREATE TRIGGER account_no_delete BEFORE DELETE ON account BEGIN {_refuse('an account is never deleted')}; END",
 ]
 
 
@@ -288,17 +287,27 @@ async def forwards():
     manager = SchemaOnlyAlterations(migration_id=ID, app_name="funding", description=DESCRIPTION)
     for table, column, column_class, old_default in NO_DEFAULT:
         manager.alter_column(
-            table_class_name=TABLE_CLASSES[table], tablename=table, column_name=column,
-            db_column_name=column, params={"default": None}, old_params={"default": old_default},
-            column_class=column_class, old_column_class=column_class, schema=None,
+            table_class_name=TABLE_CLASSES[table],
+            tablename=table,
+            column_name=column,
+            db_column_name=column,
+            params={"default": None},
+            old_params={"default": old_default},
+            column_class=column_class,
+            old_column_class=column_class,
+            schema=None,
         )
     for table, column, _target, _deferral in REFERENCES:
         manager.alter_column(
-            table_class_name=TABLE_CLASSES[table], tablename=table, column_name=column,
+            table_class_name=TABLE_CLASSES[table],
+            tablename=table,
+            column_name=column,
             db_column_name=column,
             params={"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict, "null": False},
             old_params={"on_delete": OnDelete.cascade, "on_update": OnUpdate.cascade, "null": True},
-            column_class=ForeignKey, old_column_class=ForeignKey, schema=None,
+            column_class=ForeignKey,
+            old_column_class=ForeignKey,
+            schema=None,
         )
 
     async def run():

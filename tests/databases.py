@@ -51,9 +51,7 @@ class TestDatabases:
             await self._admin(f'CREATE DATABASE "{name}" TEMPLATE "funding_tpl_{self.run_id}"')
             self.created.append(name)
         else:
-            shutil.copyfile(
-                self.template_url.removeprefix("sqlite:///"), self.url_for(name).removeprefix("sqlite:///")
-            )
+            shutil.copyfile(self.template_url.removeprefix("sqlite:///"), self.url_for(name).removeprefix("sqlite:///"))
         return self.url_for(name)
 
     async def drop(self, url: str) -> None:

@@ -10,7 +10,11 @@ from funding.settings import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SECRETS = {
-    "FUNDING_SECRET_KEY", "FUNDING_STAFF_API_TOKEN", "MOLLIE_API_KEY", "POSTGRES_PASSWORD", "POSTGRES_APP_PASSWORD",
+    "FUNDING_SECRET_KEY",
+    "FUNDING_STAFF_API_TOKEN",
+    "MOLLIE_API_KEY",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_APP_PASSWORD",
 }
 
 
@@ -76,7 +80,10 @@ def test_no_secret_is_written_into_the_file():
 
 PROXY_CONF_PATH = "/etc/nginx/conf.d/default.conf"
 TIMEOUT_BOUNDS = {  # seconds: the most each may be
-    "client_header_timeout": 15, "client_body_timeout": 15, "send_timeout": 15, "keepalive_timeout": 30,
+    "client_header_timeout": 15,
+    "client_body_timeout": 15,
+    "send_timeout": 15,
+    "keepalive_timeout": 30,
 }
 
 

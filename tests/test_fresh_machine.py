@@ -35,7 +35,11 @@ def pytest_run(extra_env: dict[str, str], selection: list[str]) -> subprocess.Co
     env = {name: value for name, value in os.environ.items() if name not in ("CI", "DATABASE_URL", "PYTEST_ADDOPTS")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", *selection, *QUICK],
-        env=env | NO_BROWSER | extra_env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=env | NO_BROWSER | extra_env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

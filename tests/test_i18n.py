@@ -49,8 +49,18 @@ def test_translations_compile_and_switch_with_the_locale():
 
 @pytest.mark.parametrize(
     ("requested", "locale"),
-    [("en", "en"), ("EN-gb", "en"), ("en_GB", "en"), (" NL ", "nl"), ("nl-BE", "nl"),
-     ("de", None), ("english", None), ("e", None), ("", None), (None, None)],
+    [
+        ("en", "en"),
+        ("EN-gb", "en"),
+        ("en_GB", "en"),
+        (" NL ", "nl"),
+        ("nl-BE", "nl"),
+        ("de", None),
+        ("english", None),
+        ("e", None),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_negotiate_maps_language_tags_onto_the_supported_locales(requested, locale):
     assert negotiate(requested) == locale

@@ -18,8 +18,7 @@ async def test_every_committed_migration_is_applied_to_each_test_database(databa
     from piccolo.apps.migrations.tables import Migration
 
     committed = {
-        re.search(r'^ID = "(.+)"$', path.read_text(), re.M).group(1)
-        for path in (ROOT / "migrations").glob("*.py")
+        re.search(r'^ID = "(.+)"$', path.read_text(), re.M).group(1) for path in (ROOT / "migrations").glob("*.py")
     }
     applied = {row["name"] for row in await Migration.select(Migration.name)}
     assert len(committed) >= 2 and applied == committed

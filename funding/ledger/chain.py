@@ -154,7 +154,9 @@ class Verification:
         entry cut off the end (or hidden from the listing) is caught."""
         if self.first_bad_seq is None and expected_head != (self.head_seq, self.head_hash):
             seq, _ = expected_head
-            self._fail(min(seq, self.head_seq + 1), f"the chain ends at seq {self.head_seq}, but its head says seq {seq}")
+            self._fail(
+                min(seq, self.head_seq + 1), f"the chain ends at seq {self.head_seq}, but its head says seq {seq}"
+            )
         return self
 
     def _fail(self, seq: int, problem: str) -> bool:

@@ -21,8 +21,18 @@ from funding.ledger.service import LedgerService
 from funding.money import Money
 
 CSV_COLUMNS = [
-    "seq", "occurred_on", "recorded_at", "kind", "description", "reference", "reverses",
-    "account", "amount_eur", "amount_cents", "hash", "prev_hash",
+    "seq",
+    "occurred_on",
+    "recorded_at",
+    "kind",
+    "description",
+    "reference",
+    "reverses",
+    "account",
+    "amount_eur",
+    "amount_cents",
+    "hash",
+    "prev_hash",
 ]
 
 
@@ -32,11 +42,22 @@ def csv_header() -> str:
 
 def csv_rows(entry: EntryRecord) -> str:
     return "".join(
-        _csv_line([
-            entry.seq, entry.occurred_on.isoformat(), entry.recorded_at, entry.kind, entry.description,
-            entry.reference or "", entry.reverses or "", posting.account,
-            f"{Money(posting.amount).to_decimal():.2f}", posting.amount, entry.hash, entry.prev_hash,
-        ])
+        _csv_line(
+            [
+                entry.seq,
+                entry.occurred_on.isoformat(),
+                entry.recorded_at,
+                entry.kind,
+                entry.description,
+                entry.reference or "",
+                entry.reverses or "",
+                posting.account,
+                f"{Money(posting.amount).to_decimal():.2f}",
+                posting.amount,
+                entry.hash,
+                entry.prev_hash,
+            ]
+        )
         for posting in entry.postings
     )
 
@@ -61,9 +82,7 @@ def beancount_transaction(entry: EntryRecord) -> str:
     ]
     if entry.reference:
         lines.append(f"  reference: {json.dumps(entry.reference, ensure_ascii=False)}")
-    lines += [
-        f"  {beancount_account(p.account):<50} {Money(p.amount).to_decimal():>14} EUR" for p in entry.postings
-    ]
+    lines += [f"  {beancount_account(p.account):<50} {Money(p.amount).to_decimal():>14} EUR" for p in entry.postings]
     return "\n".join(lines) + "\n\n"
 
 

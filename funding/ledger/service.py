@@ -125,9 +125,7 @@ def account_kind(name: str) -> str:
     check_text("account name", name, 120)
     root, _, rest = name.partition(":")
     if root not in ACCOUNT_ROOTS or not rest or any(not part for part in rest.split(":")):
-        raise UnknownAccount(
-            f"account {name!r} is not of the form <{'|'.join(ACCOUNT_ROOTS)}>:<name>[:<name>…]"
-        )
+        raise UnknownAccount(f"account {name!r} is not of the form <{'|'.join(ACCOUNT_ROOTS)}>:<name>[:<name>…]")
     return root
 
 
@@ -177,14 +175,10 @@ class LedgerService:
         async with write_transaction():
             exists = await Account.exists().where(Account.name == name)
             if not exists:
-                await Account.insert(
-                    Account(name=name, kind=kind, label=label, is_open=True, opened_at=_now())
-                )
+                await Account.insert(Account(name=name, kind=kind, label=label, is_open=True, opened_at=_now()))
 
     async def accounts(self) -> list[dict]:
-        return await Account.select(Account.name, Account.kind, Account.label, Account.is_open).order_by(
-            Account.name
-        )
+        return await Account.select(Account.name, Account.kind, Account.label, Account.is_open).order_by(Account.name)
 
     # -- appending ----------------------------------------------------------------------------
     async def append(
@@ -218,9 +212,11 @@ class LedgerService:
         async with write_transaction():
             await lock_transaction(APPEND_LOCK)
             if idempotency_key is not None:
-                existing = await JournalEntry.select(JournalEntry.seq).where(
-                    JournalEntry.idempotency_key == idempotency_key
-                ).first()
+                existing = (
+                    await JournalEntry.select(JournalEntry.seq)
+                    .where(JournalEntry.idempotency_key == idempotency_key)
+                    .first()
+                )
                 if existing:
                     booked = await self.entry(existing["seq"])
                     if _contents(booked) != (kind, description, occurred_on, reference, _legs(legs)):
@@ -312,9 +308,7 @@ class LedgerService:
         return await self.entry(row["seq"]) if row else None
 
     async def _open_account_ids(self, names: set[str]) -> dict[str, int]:
-        rows = await Account.select(Account.id, Account.name, Account.is_open).where(
-            Account.name.is_in(sorted(names))
-        )
+        rows = await Account.select(Account.id, Account.name, Account.is_open).where(Account.name.is_in(sorted(names)))
         found = {row["name"]: row for row in rows}
         missing = sorted(names - found.keys())
         if missing:
@@ -324,9 +318,7 @@ class LedgerService:
             raise ClosedAccount(f"closed account(s): {', '.join(closed)}")
         return {name: row["id"] for name, row in found.items()}
 
-    async def _add_to_month_totals(
-        self, occurred_on: date, legs: Sequence[Leg], account_ids: dict[str, int]
-    ) -> None:
+    async def _add_to_month_totals(self, occurred_on: date, legs: Sequence[Leg], account_ids: dict[str, int]) -> None:
         per_account: dict[int, int] = defaultdict(int)
         for leg in legs:
             per_account[account_ids[leg.account]] += leg.amount.cents

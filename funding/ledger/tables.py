@@ -42,12 +42,13 @@ class JournalEntry(Table):
     description = Text(**REQUIRED)
     reference = Varchar(length=200, null=True, default=None)
     idempotency_key = Varchar(
-        length=200, null=True, default=None, unique=True,
+        length=200,
+        null=True,
+        default=None,
+        unique=True,
         help_text="Makes a business event book once however often it is processed",
     )
-    reverses_seq = BigInt(
-        null=True, default=None, unique=True, help_text="The entry this one reverses (at most once)"
-    )
+    reverses_seq = BigInt(null=True, default=None, unique=True, help_text="The entry this one reverses (at most once)")
     prev_hash = Varchar(length=64, **REQUIRED)
     hash = Varchar(length=64, unique=True, **REQUIRED)
 

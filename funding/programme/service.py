@@ -85,9 +85,7 @@ class ProgrammeService:
         async with write_transaction():
             if await Programme.exists().where(Programme.slug == slug):
                 raise ProgrammeError(f"programme {slug!r} exists already")
-            rows = await Programme.insert(
-                Programme(slug=slug, name=name, description=description, is_demo=is_demo)
-            )
+            rows = await Programme.insert(Programme(slug=slug, name=name, description=description, is_demo=is_demo))
         return rows[0]["id"]
 
     async def add_period(self, programme_id: int, *, name: str, starts_on: date, ends_on: date) -> int:
@@ -108,8 +106,12 @@ class ProgrammeService:
         await self.ledger.open_account(in_kind_account(code), name)
         rows = await BudgetLine.insert(
             BudgetLine(
-                period=period_id, code=code, name=name, name_en=name_en,
-                amount_cents=amount.cents, position=position,
+                period=period_id,
+                code=code,
+                name=name,
+                name_en=name_en,
+                amount_cents=amount.cents,
+                position=position,
             )
         )
         return rows[0]["id"]
@@ -129,10 +131,16 @@ class ProgrammeService:
         )
         periods: dict[int, dict] = {}
         for row in rows:
-            found = periods.setdefault(row["period_id"], {
-                "id": row["period_id"], "name": row["period_name"],
-                "starts_on": as_date(row["starts_on"]), "ends_on": as_date(row["ends_on"]), "lines": [],
-            })
+            found = periods.setdefault(
+                row["period_id"],
+                {
+                    "id": row["period_id"],
+                    "name": row["period_name"],
+                    "starts_on": as_date(row["starts_on"]),
+                    "ends_on": as_date(row["ends_on"]),
+                    "lines": [],
+                },
+            )
             if row["code"] is not None:
                 found["lines"].append(row)
         period = current_period(list(periods.values()), today)
@@ -159,7 +167,8 @@ class ProgrammeService:
             in_kind_account(summary.code) for summary in summaries
         }
         unbudgeted = total(
-            amount for account, amount in balances.items()
+            amount
+            for account, amount in balances.items()
             if account.startswith("expenses:") and account not in budgeted_accounts
         )
         return Overview(

@@ -20,7 +20,12 @@ from funding.money import Money
 from funding.staff.guards import require_api_token
 from funding.web.errors import error_responses
 
-Cents = Annotated[int, msgspec.Meta(ge=-MAX_POSTING.cents, le=MAX_POSTING.cents, description="Euro cents; debit positive, credit negative")]
+Cents = Annotated[
+    int,
+    msgspec.Meta(
+        ge=-MAX_POSTING.cents, le=MAX_POSTING.cents, description="Euro cents; debit positive, credit negative"
+    ),
+]
 AccountName = Annotated[
     str, msgspec.Meta(min_length=3, max_length=120, pattern=rf"^({'|'.join(ACCOUNT_ROOTS)})(:[a-z0-9-]+)+$")
 ]
@@ -70,7 +75,10 @@ IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
         # The journal's idempotency_key column holds 200 characters, prefix included.
-        name="Idempotency-Key", min_length=1, max_length=200 - len(KEY_PREFIX), pattern=NO_NUL,
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=200 - len(KEY_PREFIX),
+        pattern=NO_NUL,
         description="Send the same key when retrying: the entry is booked once.",
     ),
 ]

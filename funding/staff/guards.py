@@ -16,9 +16,7 @@ def require_api_token(connection: ASGIConnection, _handler: BaseRouteHandler) ->
     if not settings.staff_api_token:
         raise PermissionDeniedException("the staff API is disabled: FUNDING_STAFF_API_TOKEN is not set")
     scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), settings.staff_api_token.encode()
-    ):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), settings.staff_api_token.encode()):
         raise NotAuthorizedException(
             "a valid bearer token is required", headers={"WWW-Authenticate": 'Bearer realm="funding staff"'}
         )

@@ -51,8 +51,7 @@ class ErrorBody(msgspec.Struct):
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI descriptions of the errors a handler can answer with."""
     return {
-        status: ResponseSpec(data_container=ErrorBody, description=HTTPStatus(status).phrase)
-        for status in statuses
+        status: ResponseSpec(data_container=ErrorBody, description=HTTPStatus(status).phrase) for status in statuses
     }
 
 
@@ -60,7 +59,9 @@ def page_error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI descriptions of the errors an HTML page answers with: the app's own error page."""
     return {
         status: ResponseSpec(
-            data_container=str, media_type=MediaType.HTML, description=HTTPStatus(status).phrase,
+            data_container=str,
+            media_type=MediaType.HTML,
+            description=HTTPStatus(status).phrase,
             generate_examples=False,
         )
         for status in statuses

@@ -49,6 +49,4 @@ def choose(scope: Scope) -> tuple[str | None, str]:
 
 def remembered(locale: str, secure: bool) -> Cookie:
     """The cookie that keeps a chosen language for a year (Secure on https sites)."""
-    return Cookie(
-        key=COOKIE, value=locale, path="/", max_age=ONE_YEAR, httponly=True, samesite="lax", secure=secure
-    )
+    return Cookie(key=COOKIE, value=locale, path="/", max_age=ONE_YEAR, httponly=True, samesite="lax", secure=secure)

@@ -104,6 +104,4 @@ def configure(engine: JinjaTemplateEngine) -> None:
 
 
 def template_config() -> TemplateConfig:
-    return TemplateConfig(
-        directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure
-    )
+    return TemplateConfig(directory=ROOT / "templates", engine=JinjaTemplateEngine, engine_callback=configure)

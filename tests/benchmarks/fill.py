@@ -43,8 +43,17 @@ YEARS = 10
 totals at 10k and at 1M entries, so only the journal's length differs between sizes)."""
 
 ENTRY_COLUMNS = (
-    "id", "seq", "occurred_on", "recorded_at", "kind", "description", "reference",
-    "idempotency_key", "reverses_seq", "prev_hash", "hash",
+    "id",
+    "seq",
+    "occurred_on",
+    "recorded_at",
+    "kind",
+    "description",
+    "reference",
+    "idempotency_key",
+    "reverses_seq",
+    "prev_hash",
+    "hash",
 )
 POSTING_COLUMNS = ("entry", "position", "account", "amount_cents")
 MONTH_TOTAL_UPSERT = (
@@ -108,8 +117,7 @@ async def fill(database_url: str, size: int, *, today: date | None = None, seed:
                 [(account, month, cents) for (account, month), cents in sorted(book.month_totals.items())],
             )
             await connection.execute(
-                "SELECT setval(pg_get_serial_sequence('journal_entry', 'id'), "
-                "(SELECT max(id) FROM journal_entry))"
+                "SELECT setval(pg_get_serial_sequence('journal_entry', 'id'), (SELECT max(id) FROM journal_entry))"
             )
         # What autovacuum would otherwise do in the middle of the measurements: statistics for
         # the planner, the visibility map for index-only scans, and the loaded WAL flushed.
@@ -145,8 +153,16 @@ class _Books:
     """Makes entries in chain order and keeps the chain's head and the monthly totals."""
 
     def __init__(
-        self, accounts: dict[str, int], *, seq: int, prev_hash: str, last_id: int,
-        start: date, end: date, size: int, rng: random.Random,
+        self,
+        accounts: dict[str, int],
+        *,
+        seq: int,
+        prev_hash: str,
+        last_id: int,
+        start: date,
+        end: date,
+        size: int,
+        rng: random.Random,
     ) -> None:
         self.accounts, self.rng = accounts, rng
         self.seq, self.prev_hash, self.last_id = seq, prev_hash, last_id
@@ -166,18 +182,33 @@ class _Books:
             kind, description, reference, legs = self._event(occurred_on)
             self.seq += 1
             self.last_id += 1
-            recorded = datetime.combine(occurred_on, clock(8), tzinfo=UTC) + timedelta(
-                seconds=self.seq % 36_000
-            )
+            recorded = datetime.combine(occurred_on, clock(8), tzinfo=UTC) + timedelta(seconds=self.seq % 36_000)
             recorded_at = format_recorded_at(recorded)
             digest = entry_hash(
-                seq=self.seq, prev_hash=self.prev_hash, occurred_on=occurred_on, recorded_at=recorded_at,
-                kind=kind, description=description, reference=reference, postings=legs,
+                seq=self.seq,
+                prev_hash=self.prev_hash,
+                occurred_on=occurred_on,
+                recorded_at=recorded_at,
+                kind=kind,
+                description=description,
+                reference=reference,
+                postings=legs,
             )
-            entries.append((
-                self.last_id, self.seq, occurred_on, recorded, kind, description, reference,
-                None, None, self.prev_hash, digest,
-            ))
+            entries.append(
+                (
+                    self.last_id,
+                    self.seq,
+                    occurred_on,
+                    recorded,
+                    kind,
+                    description,
+                    reference,
+                    None,
+                    None,
+                    self.prev_hash,
+                    digest,
+                )
+            )
             month = occurred_on.replace(day=1)
             for position, (account, cents) in enumerate(legs):
                 account_id = self.accounts[account]
@@ -194,29 +225,63 @@ class _Books:
         cents = rng.randrange(1_000, 2_500_000)
         match n % 8:
             case 0:
-                return "pledge_due", f"Bijdrage {on.year} toegezegd: {who}", None, [
-                    ("assets:receivable:pledges", cents), ("income:contributions", -cents)]
+                return (
+                    "pledge_due",
+                    f"Bijdrage {on.year} toegezegd: {who}",
+                    None,
+                    [("assets:receivable:pledges", cents), ("income:contributions", -cents)],
+                )
             case 1:
                 fee = 29 + cents // 100
-                return "payment", f"Betaling via Mollie: {who}", f"tr_{n:010x}", [
-                    ("assets:mollie", cents - fee), ("expenses:payment-fees", fee),
-                    ("assets:receivable:pledges", -cents)]
+                return (
+                    "payment",
+                    f"Betaling via Mollie: {who}",
+                    f"tr_{n:010x}",
+                    [
+                        ("assets:mollie", cents - fee),
+                        ("expenses:payment-fees", fee),
+                        ("assets:receivable:pledges", -cents),
+                    ],
+                )
             case 2:
-                return "bank_transfer", f"Bijdrage ontvangen per bank: {who}", f"RF{n % 97:02d}{n:010d}", [
-                    ("assets:bank", cents), ("assets:receivable:pledges", -cents)]
+                return (
+                    "bank_transfer",
+                    f"Bijdrage ontvangen per bank: {who}",
+                    f"RF{n % 97:02d}{n:010d}",
+                    [("assets:bank", cents), ("assets:receivable:pledges", -cents)],
+                )
             case 3:
-                return "settlement", f"Uitbetaling Mollie {on.isoformat()}", f"stl_{n:010x}", [
-                    ("assets:bank", cents), ("assets:mollie", -cents)]
+                return (
+                    "settlement",
+                    f"Uitbetaling Mollie {on.isoformat()}",
+                    f"stl_{n:010x}",
+                    [("assets:bank", cents), ("assets:mollie", -cents)],
+                )
             case 4:
-                return "expense_approved", f"Factuur goedgekeurd ({line}), nr. {n}", None, [
-                    (expense_account(line), cents), ("liabilities:payables", -cents)]
+                return (
+                    "expense_approved",
+                    f"Factuur goedgekeurd ({line}), nr. {n}",
+                    None,
+                    [(expense_account(line), cents), ("liabilities:payables", -cents)],
+                )
             case 5:
-                return "expense_paid", f"Factuur betaald ({line}), nr. {n - 1}", None, [
-                    ("liabilities:payables", cents), ("assets:bank", -cents)]
+                return (
+                    "expense_paid",
+                    f"Factuur betaald ({line}), nr. {n - 1}",
+                    None,
+                    [("liabilities:payables", cents), ("assets:bank", -cents)],
+                )
             case 6:
-                return "in_kind", f"In natura van {who}: uren en zalen ({line})", None, [
-                    (in_kind_account(line), cents), ("income:in-kind", -cents)]
+                return (
+                    "in_kind",
+                    f"In natura van {who}: uren en zalen ({line})",
+                    None,
+                    [(in_kind_account(line), cents), ("income:in-kind", -cents)],
+                )
             case _:
-                return "fee", f"Bankkosten {on:%m-%Y}", None, [
-                    ("expenses:payment-fees", 1_250), ("assets:bank", -1_250)]
-
+                return (
+                    "fee",
+                    f"Bankkosten {on:%m-%Y}",
+                    None,
+                    [("expenses:payment-fees", 1_250), ("assets:bank", -1_250)],
+                )

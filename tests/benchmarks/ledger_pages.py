@@ -141,8 +141,15 @@ def targets(size: int) -> list[Target]:
 def wrk(url: str, *, duration: float, connections: int) -> dict:
     """One wrk run; the Lua `done` hook prints a JSON line with the counts and percentiles."""
     command = [
-        "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-        "-s", str(HERE / "report.lua"), url,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / "report.lua"),
+        url,
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("BENCH "))
@@ -164,17 +171,21 @@ def measure(servers: dict[int, dict[str, LiveServer]], args: argparse.Namespace)
     pairs: dict[tuple[int, Target], list[tuple[dict, dict]]] = {}
     for round_ in range(1, args.rounds + 1):
         for size, by_mode in servers.items():
-            print(f"== round {round_}/{args.rounds}, {size} entries (load average {os.getloadavg()[0]:.1f})",
-                  flush=True)
+            print(
+                f"== round {round_}/{args.rounds}, {size} entries (load average {os.getloadavg()[0]:.1f})", flush=True
+            )
             for target in targets(size):
                 server = by_mode[target.mode]
                 health = wrk(server.url + "/health", duration=args.duration, connections=args.connections)
                 wrk(server.url + target.path, duration=args.warmup, connections=args.connections)
                 result = wrk(server.url + target.path, duration=args.duration, connections=args.connections)
                 pairs.setdefault((size, target), []).append((health, result))
-                print(f"  {target.mode:8} {target.path:45} {result['rps']:8.0f} req/s  "
-                      f"p99 {result['p99_us'] / 1000:7.1f} ms   (/health {health['rps']:6.0f} req/s, "
-                      f"p99 {health['p99_us'] / 1000:5.1f} ms)", flush=True)
+                print(
+                    f"  {target.mode:8} {target.path:45} {result['rps']:8.0f} req/s  "
+                    f"p99 {result['p99_us'] / 1000:7.1f} ms   (/health {health['rps']:6.0f} req/s, "
+                    f"p99 {health['p99_us'] / 1000:5.1f} ms)",
+                    flush=True,
+                )
     rows = []
     for size in servers:
         healths = [health for (s, _), runs in pairs.items() if s == size for health, _ in runs]
@@ -189,16 +200,26 @@ def measure(servers: dict[int, dict[str, LiveServer]], args: argparse.Namespace)
 def _row(size: int, target: Target, results: list[dict], ratios: list[tuple[float, float]]) -> Row:
     rps_ratio, p99_ratio = (median(column) for column in zip(*ratios, strict=True))
     return Row(
-        size=size, name=target.name, path=target.path, mode=target.mode,
+        size=size,
+        name=target.name,
+        path=target.path,
+        mode=target.mode,
         requests=sum(result["requests"] for result in results),
         rps=max(result["rps"] for result in results),
         p50_ms=min(result["p50_us"] for result in results) / 1000,
         p99_ms=min(result["p99_us"] for result in results) / 1000,
         errors={kind: sum(result["errors"][kind] for result in results) for kind in results[0]["errors"]},
-        rps_ratio=rps_ratio, p99_ratio=p99_ratio,
-        rounds=[{"rps": round(result["rps"], 1), "p99_ms": result["p99_us"] / 1000,
-                 "x_rps": round(x_rps, 2), "x_p99": round(x_p99, 2)}
-                for result, (x_rps, x_p99) in zip(results, ratios, strict=False)],
+        rps_ratio=rps_ratio,
+        p99_ratio=p99_ratio,
+        rounds=[
+            {
+                "rps": round(result["rps"], 1),
+                "p99_ms": result["p99_us"] / 1000,
+                "x_rps": round(x_rps, 2),
+                "x_p99": round(x_p99, 2),
+            }
+            for result, (x_rps, x_p99) in zip(results, ratios, strict=False)
+        ],
     )
 
 
@@ -240,8 +261,14 @@ async def prepare(admin_url: str, size: int, reuse: bool) -> tuple[str, dict]:
     await admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin(admin_url, f'CREATE DATABASE "{name}"')
     report = await fill(url, size)
-    return url, {"database": name, "reused": False, "fill_seconds": round(report.seconds, 1),
-                 "postings": report.postings, "head_seq": report.head_seq, "head_hash": report.head_hash}
+    return url, {
+        "database": name,
+        "reused": False,
+        "fill_seconds": round(report.seconds, 1),
+        "postings": report.postings,
+        "head_seq": report.head_seq,
+        "head_hash": report.head_hash,
+    }
 
 
 def verify(url: str) -> dict:
@@ -278,13 +305,27 @@ def goals(rows: list[Row], sizes: list[int]) -> list[Goal]:
     # servers at different moments, and a busier moment is not a bigger ledger.
     for first, deep in (("ledger first", "ledger deep"), ("api first", "api deep")):
         a, b = row(small, first, "uncached"), row(large, deep, "uncached")
-        result.append(Goal(f"{deep} @{large} vs {first} @{small} (uncached)", GROWTH_LIMIT,
-                           b.rps_ratio / a.rps_ratio, b.p99_ratio / a.p99_ratio, _failed(a, b)))
+        result.append(
+            Goal(
+                f"{deep} @{large} vs {first} @{small} (uncached)",
+                GROWTH_LIMIT,
+                b.rps_ratio / a.rps_ratio,
+                b.p99_ratio / a.p99_ratio,
+                _failed(a, b),
+            )
+        )
     for r in rows:
         if r.mode != "health":
             limit = CACHED_LIMIT if r.mode == "cached" else UNCACHED_LIMIT
-            result.append(Goal(f"{r.name} ({r.mode}) @{r.size} vs /health", limit,
-                               r.rps_ratio, r.p99_ratio, _failed(r, row(r.size, "health", "health"))))
+            result.append(
+                Goal(
+                    f"{r.name} ({r.mode}) @{r.size} vs /health",
+                    limit,
+                    r.rps_ratio,
+                    r.p99_ratio,
+                    _failed(r, row(r.size, "health", "health")),
+                )
+            )
     return result
 
 
@@ -300,14 +341,20 @@ def print_table(rows: list[Row], goal_list: list[Goal]) -> None:
     print("\n" + header + "\n" + "-" * len(header))
     for r in rows:
         errors = sum(r.errors.values())
-        print(f"{r.size:>8}  {r.mode:8}  {r.path:45} {r.rps:8.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} "
-              f"{r.rps_ratio:6.2f} {r.p99_ratio:6.2f}  {errors or ''}")
-    print("\nreq/s: best round; p50, p99: lowest round. x rps: /health's req/s divided by this URL's,"
-          "\nx p99: this p99 divided by /health's, each against the /health run just before it"
-          "\n(median of the rounds).\n")
+        print(
+            f"{r.size:>8}  {r.mode:8}  {r.path:45} {r.rps:8.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} "
+            f"{r.rps_ratio:6.2f} {r.p99_ratio:6.2f}  {errors or ''}"
+        )
+    print(
+        "\nreq/s: best round; p50, p99: lowest round. x rps: /health's req/s divided by this URL's,"
+        "\nx p99: this p99 divided by /health's, each against the /health run just before it"
+        "\n(median of the rounds).\n"
+    )
     for goal in goal_list:
-        print(f"{'PASS' if goal.passed else 'FAIL'}  {goal.name:58} req/s x{goal.rps_ratio:5.2f}  "
-              f"p99 x{goal.p99_ratio:5.2f}  (limit x{goal.limit})")
+        print(
+            f"{'PASS' if goal.passed else 'FAIL'}  {goal.name:58} req/s x{goal.rps_ratio:5.2f}  "
+            f"p99 x{goal.p99_ratio:5.2f}  (limit x{goal.limit})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,14 +381,18 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             print(f"== {size} entries", flush=True)
             urls[size], info = asyncio.run(prepare(args.admin_url, size, args.keep))
-            print(f"  database {info['database']}: "
-                  + ("kept from an earlier run" if info["reused"] else f"filled in {info['fill_seconds']} s"),
-                  flush=True)
+            print(
+                f"  database {info['database']}: "
+                + ("kept from an earlier run" if info["reused"] else f"filled in {info['fill_seconds']} s"),
+                flush=True,
+            )
             if size <= args.verify_max and not info["reused"]:  # a kept one was verified when filled
                 info.update(verify(urls[size]))
-                print(f"  {info['verify_output']} ({info['verify_seconds']} s); monthly totals "
-                      f"{'match' if info['month_totals_match_postings'] else 'DO NOT match'} the postings",
-                      flush=True)
+                print(
+                    f"  {info['verify_output']} ({info['verify_seconds']} s); monthly totals "
+                    f"{'match' if info['month_totals_match_postings'] else 'DO NOT match'} the postings",
+                    flush=True,
+                )
                 if not (info["chain_intact"] and info["month_totals_match_postings"]):
                     raise SystemExit(f"the filled database for {size} entries is not valid: fill.py is wrong")
             databases[size] = info
@@ -353,8 +404,11 @@ def main(argv: list[str] | None = None) -> int:
                     log.unlink(missing_ok=True)
                     server = LiveServer(urls[size], workers=args.workers, env=env, log_path=log)
                     servers.setdefault(size, {})[mode] = stack.enter_context(server)
-            print(f"== funding serve --workers {args.workers} per size, cached and uncached; "
-                  f"wrk -t1 -c{args.connections} -d{args.duration}s per URL after {args.warmup}s warm-up", flush=True)
+            print(
+                f"== funding serve --workers {args.workers} per size, cached and uncached; "
+                f"wrk -t1 -c{args.connections} -d{args.duration}s per URL after {args.warmup}s warm-up",
+                flush=True,
+            )
             load_before = os.getloadavg()
             rows = measure(servers, args)
             load_after = os.getloadavg()
@@ -368,19 +422,38 @@ def main(argv: list[str] | None = None) -> int:
     total = time.monotonic() - started
     print(f"\ntotal {total:.0f} s; results in {args.out}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "command": " ".join([Path(sys.executable).name, "-m", "tests.benchmarks.ledger_pages", *(argv or sys.argv[1:])]),
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "total_seconds": round(total, 1),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_before": load_before, "load_average_after": load_after},
-        "load": {"tool": "wrk", "threads": 1, "connections": args.connections,
-                 "duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds,
-                 "app_workers": args.workers},
-        "databases": databases,
-        "results": [asdict(row) for row in rows],
-        "goals": [asdict(goal) for goal in goal_list],
-    }, indent=2, default=str) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {
+                "command": " ".join(
+                    [Path(sys.executable).name, "-m", "tests.benchmarks.ledger_pages", *(argv or sys.argv[1:])]
+                ),
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "total_seconds": round(total, 1),
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "load_average_before": load_before,
+                    "load_average_after": load_after,
+                },
+                "load": {
+                    "tool": "wrk",
+                    "threads": 1,
+                    "connections": args.connections,
+                    "duration_s": args.duration,
+                    "warmup_s": args.warmup,
+                    "rounds": args.rounds,
+                    "app_workers": args.workers,
+                },
+                "databases": databases,
+                "results": [asdict(row) for row in rows],
+                "goals": [asdict(goal) for goal in goal_list],
+            },
+            indent=2,
+            default=str,
+        )
+        + "\n"
+    )
     return 0 if all(goal.passed for goal in goal_list) else 1
 
 

@@ -41,8 +41,12 @@ from tests.live import LiveServer
 
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 TIMEOUT_MS = 15_000
 DESKTOP = {"width": 1280, "height": 800}
@@ -122,8 +126,10 @@ def serve(log_folder: Path, demo: bool):
 @pytest.fixture(scope="package")
 def servers(tmp_path_factory) -> dict[str, LiveServer]:
     """The demo site and an empty site, started side by side (each takes seconds to start)."""
-    runs = {"demo": serve(tmp_path_factory.mktemp("demo-server"), demo=True),
-            "empty": serve(tmp_path_factory.mktemp("empty-server"), demo=False)}
+    runs = {
+        "demo": serve(tmp_path_factory.mktemp("demo-server"), demo=True),
+        "empty": serve(tmp_path_factory.mktemp("empty-server"), demo=False),
+    }
     try:
         with ThreadPoolExecutor(len(runs)) as pool:
             started = {name: pool.submit(next, run) for name, run in runs.items()}

@@ -120,7 +120,9 @@ def submit_by_keyboard(page: Page, path: str, index: int) -> FormOutcome:
             "f => [...f.querySelectorAll(':invalid')].map(el => (el.name || el.id) + ': ' + el.validationMessage)"
         )
         outcome.errors += invalid
-        outcome.problems.append(f"{outcome.where}: Enter on the submit button did not submit; the browser says {invalid}")
+        outcome.problems.append(
+            f"{outcome.where}: Enter on the submit button did not submit; the browser says {invalid}"
+        )
         return outcome
     if outcome.status is None or outcome.status >= 500:
         outcome.problems.append(f"{outcome.where}: submitting answered {outcome.status}")

@@ -162,8 +162,7 @@ class ReflowCheck(Check):
         if not found:
             return []
         return [
-            f"reflow: {found['scrollWidth']} px wide in a {found['width']} px window;"
-            f" sticking out: {found['culprits']}"
+            f"reflow: {found['scrollWidth']} px wide in a {found['width']} px window; sticking out: {found['culprits']}"
         ]
 
 

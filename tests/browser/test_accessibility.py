@@ -41,7 +41,9 @@ def test_no_page_has_axe_violations(survey, site, locale):
         + (f" {dict(found.by_rule)}" if violations else "")
     )
     assert found.pages > 0
-    assert not found.problems, f"{violations} violations (pages saved in artifacts/browser/):\n" + "\n".join(found.problems)
+    assert not found.problems, f"{violations} violations (pages saved in artifacts/browser/):\n" + "\n".join(
+        found.problems
+    )
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -54,7 +56,7 @@ def test_every_page_fits_a_320_pixel_window_without_sideways_scrolling(survey, s
 def test_the_check_does_find_violations_on_a_bad_page_served_with_the_sites_policy(page):
     """Guards against a silent pass: axe must really run under the site's CSP and report."""
     bad = (
-        '<!doctype html><html><head><title>x</title></head><body>'
+        "<!doctype html><html><head><title>x</title></head><body>"
         '<img src="/static/none.png"><p style="color:#aaa;background:#fff">pale</p>'
         '<a href="/"></a></body></html>'
     )
@@ -69,10 +71,13 @@ def test_the_check_does_find_violations_on_a_bad_page_served_with_the_sites_poli
 
 
 def test_the_reflow_check_finds_a_page_too_wide_for_a_phone(page):
-    page.route("**/__wide", lambda route: route.fulfill(
-        body='<!doctype html><html lang="nl"><body><p style="width:900px">breed</p></body></html>',
-        content_type="text/html",
-    ))
+    page.route(
+        "**/__wide",
+        lambda route: route.fulfill(
+            body='<!doctype html><html lang="nl"><body><p style="width:900px">breed</p></body></html>',
+            content_type="text/html",
+        ),
+    )
     page.goto("/__wide")
     problems = ReflowCheck(save=False).finish(Visit("/__wide", "nl", 200, page))
     assert len(problems) == 1 and 'p "breed"' in problems[0]

@@ -76,10 +76,17 @@ def test_the_form_helper_fills_sends_and_reads_errors_with_the_keyboard(page):
     outcome = submit_by_keyboard(page, "/__form-self-test", 0)
     assert outcome.problems == []
     assert set(outcome.filled) == {"email", "amount", "who", "kind", "agree", "note"}
-    assert posted == [{
-        "email": ["test@example.org"], "amount": ["10.00"], "who": ["a"], "kind": ["one"],
-        "agree": ["on"], "note": ["Test"], "csrf": ["token"],
-    }]
+    assert posted == [
+        {
+            "email": ["test@example.org"],
+            "amount": ["10.00"],
+            "who": ["a"],
+            "kind": ["one"],
+            "agree": ["on"],
+            "note": ["Test"],
+            "csrf": ["token"],
+        }
+    ]
     assert outcome.status == 422 and outcome.errors == ["Bedrag is te hoog."]
 
 

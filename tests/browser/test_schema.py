@@ -11,7 +11,9 @@ pytestmark = pytest.mark.browser
 def test_the_openapi_viewer_renders_the_api_without_breaking_the_policy(page, demo_server):
     problems: list[str] = []
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.on("response", lambda response: response.status >= 400 and problems.append(f"{response.status} {response.url}"))
+    page.on(
+        "response", lambda response: response.status >= 400 and problems.append(f"{response.status} {response.url}")
+    )
     page.on("pageerror", lambda error: problems.append(str(error)))
     outside: list[str] = []
     page.on("request", lambda request: request.url.startswith(demo_server.url) or outside.append(request.url))

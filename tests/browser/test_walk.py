@@ -106,7 +106,9 @@ def test_the_first_tab_reaches_the_skip_link_which_moves_focus_to_the_main_conte
         assert focus.in_viewport, f"{path}: the skip link stays out of sight when focused"
         assert focus.text == t(locale, "Skip to main content")
         page.keyboard.press("Enter")
-        assert keyboard.focused_matches(page, "main"), f"{path}: after the skip link, focus is on {keyboard.focused(page)}"
+        assert keyboard.focused_matches(page, "main"), (
+            f"{path}: after the skip link, focus is on {keyboard.focused(page)}"
+        )
         page.keyboard.press("Tab")
         assert page.evaluate(_IN_OR_AFTER_MAIN), f"{path}: Tab after the skip link went to {keyboard.focused(page)}"
 

@@ -97,9 +97,7 @@ def page_paths(app: Litestar) -> list[str]:
     return sorted(
         route.path
         for route in app.routes
-        if "GET" in getattr(route, "methods", ())
-        and not route.path.startswith(NOT_PAGES)
-        and "{" not in route.path
+        if "GET" in getattr(route, "methods", ()) and not route.path.startswith(NOT_PAGES) and "{" not in route.path
     )
 
 

@@ -90,8 +90,10 @@ def aim_at_the_books(accounts: list[str], head: int):
                 case.path_parameters = {**case.path_parameters, "seq": 1 + seq % head}
         elif path.endswith("/journal/entries") and isinstance(body, dict) and len(str(body.get("description"))) % 3:
             postings = body.get("postings")
-            if isinstance(postings, list) and len(postings) >= 2 and all(
-                isinstance(p, dict) and type(p.get("amount")) is int for p in postings
+            if (
+                isinstance(postings, list)
+                and len(postings) >= 2
+                and all(isinstance(p, dict) and type(p.get("amount")) is int for p in postings)
             ):
                 pairs = postings[: len(postings) // 2 * 2]
                 balanced = []

@@ -40,7 +40,9 @@ async def app_url(database: str) -> str:
     completed = subprocess.run(
         [sys.executable, "-m", "funding", "migrate"],
         env={**os.environ, "DATABASE_URL": app, "DATABASE_OWNER_URL": database},
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert f"granted the app's role '{APP_ROLE}'" in completed.stdout

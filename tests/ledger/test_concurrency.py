@@ -39,8 +39,7 @@ async def test_two_processes_appending_at_once_never_share_a_seq(database):
     await open_chart(LedgerService())
     env = {**os.environ, "DATABASE_URL": database}
     procs = [
-        await asyncio.create_subprocess_exec(sys.executable, "-c", APPENDER, database, "15", env=env)
-        for _ in range(2)
+        await asyncio.create_subprocess_exec(sys.executable, "-c", APPENDER, database, "15", env=env) for _ in range(2)
     ]
     codes = [await p.wait() for p in procs]
     assert codes == [0, 0]

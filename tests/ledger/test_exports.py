@@ -42,6 +42,8 @@ async def test_funding_export_writes_the_same_as_the_site(demo, client, database
     out = tmp_path / "ledger.json"
     subprocess.run(
         [sys.executable, "-m", "funding", "export", "--format", "json", "--out", str(out)],
-        check=True, env={**os.environ, "DATABASE_URL": database}, timeout=60,
+        check=True,
+        env={**os.environ, "DATABASE_URL": database},
+        timeout=60,
     )
     assert out.read_bytes() == (await client.get("/ledger.json")).content

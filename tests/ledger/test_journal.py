@@ -50,7 +50,10 @@ async def test_an_entry_reads_back_exactly_as_it_was_hashed(chart):
         ([Leg("assets:bank", Money(100)), Leg("income:contributions", Money(-99))], UnbalancedEntry),
         ([Leg("assets:bank", Money(100))], UnbalancedEntry),
         ([Leg("assets:bank", Money(0)), Leg("income:contributions", Money(0))], InvalidAmount),
-        ([Leg("assets:bank", MAX_POSTING + Money(1)), Leg("income:contributions", -(MAX_POSTING + Money(1)))], InvalidAmount),
+        (
+            [Leg("assets:bank", MAX_POSTING + Money(1)), Leg("income:contributions", -(MAX_POSTING + Money(1)))],
+            InvalidAmount,
+        ),
         ([Leg("assets:nowhere", Money(100)), Leg("income:contributions", Money(-100))], UnknownAccount),
         ([Leg("bogus", Money(100)), Leg("income:contributions", Money(-100))], UnknownAccount),
         ([Leg("assets:bank", 100), Leg("income:contributions", -100)], InvalidAmount),
@@ -99,7 +102,8 @@ async def test_reversal_undoes_an_entry_with_a_new_one(chart):
     assert reversal.seq == 2 and reversal.reverses == 1 and reversal.kind == "reversal"
     assert reversal.reference == "reverses:1"
     assert [(p.account, p.amount) for p in reversal.postings] == [
-        ("expenses:salaries", -625000), ("assets:bank", 625000)
+        ("expenses:salaries", -625000),
+        ("assets:bank", 625000),
     ]
     assert await chart.entry(1) == original  # history is untouched
     balances = await chart.balances()
@@ -150,7 +154,11 @@ async def test_pages_are_keyset_ranges(chart):
     assert [e.seq for e in (await chart.page(limit=3)).entries] == [7, 6, 5]
     assert [e.seq for e in (await chart.page(before=5, limit=3)).entries] == [4, 3, 2]
     assert [e.seq for e in await chart.entries_after(5, 10)] == [6, 7]
-    newest, middle, after = await chart.page(limit=3), await chart.page(before=5, limit=3), await chart.page(after=1, limit=3)
+    newest, middle, after = (
+        await chart.page(limit=3),
+        await chart.page(before=5, limit=3),
+        await chart.page(after=1, limit=3),
+    )
     assert (newest.newer, newest.older, newest.head.seq) == (None, 5, 7)
     assert (middle.newer, middle.older, middle.head) == (4, 2, newest.head)
     assert ([e.seq for e in after.entries], after.newer, after.older) == ([4, 3, 2], 4, 2)

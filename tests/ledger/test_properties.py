@@ -81,7 +81,12 @@ MACHINE_SETTINGS = settings.get_profile(
 POOL_SIZE = 10
 """PostgreSQL connections per run: more than the concurrent rules start at once."""
 CHART = (
-    "assets:bank", "assets:mollie", "income:contributions", "expenses:salaries", "liabilities:payables", "equity:opening"
+    "assets:bank",
+    "assets:mollie",
+    "income:contributions",
+    "expenses:salaries",
+    "liabilities:payables",
+    "equity:opening",
 )
 """The accounts every run starts with (from DESIGN.md's chart); `open_account` adds more."""
 AT_ONCE = 8 if DATABASES.postgres else 5
@@ -328,15 +333,26 @@ class LedgerMachine(RuleBasedStateMachine):
         postings = tuple((leg.account, leg.amount.cents) for leg in spec.legs)
         assert tuple((p.account, p.amount) for p in record.postings) == postings
         assert record.hash == entry_hash(
-            seq=record.seq, prev_hash=record.prev_hash, occurred_on=record.occurred_on,
-            recorded_at=record.recorded_at, kind=record.kind, description=record.description,
-            reference=record.reference, postings=postings,
+            seq=record.seq,
+            prev_hash=record.prev_hash,
+            occurred_on=record.occurred_on,
+            recorded_at=record.recorded_at,
+            kind=record.kind,
+            description=record.description,
+            reference=record.reference,
+            postings=postings,
         )
         self.model.add(
             ModelEntry(
-                seq=record.seq, hash=record.hash, kind=record.kind, description=record.description,
-                occurred_on=record.occurred_on, postings=postings, reference=record.reference,
-                idempotency_key=key, reverses=reverses,
+                seq=record.seq,
+                hash=record.hash,
+                kind=record.kind,
+                description=record.description,
+                occurred_on=record.occurred_on,
+                postings=postings,
+                reference=record.reference,
+                idempotency_key=key,
+                reverses=reverses,
             )
         )
         return record.seq
@@ -351,7 +367,9 @@ class LedgerMachine(RuleBasedStateMachine):
     def spec_of(self, seq: int) -> EntrySpec:
         entry = self.model.entry(seq)
         return EntrySpec(
-            kind=entry.kind, description=entry.description, occurred_on=entry.occurred_on,
+            kind=entry.kind,
+            description=entry.description,
+            occurred_on=entry.occurred_on,
             legs=tuple(Leg(account, Money(cents)) for account, cents in entry.postings),
             reference=entry.reference,
         )
@@ -408,11 +426,27 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         self.refused(IdempotencyConflict, self.ledger.append(**other.kwargs(), idempotency_key=entry.idempotency_key))
 
-    @rule(spec=entry_specs(accounts), flaw=st.sampled_from([
-        "unbalanced", "one leg", "zero leg", "over max", "unknown account", "malformed account",
-        "not money", "blank description", "blank kind", "kind too long", "account twice",
-        "before the euro", "years ahead",
-    ]), data=st.data())
+    @rule(
+        spec=entry_specs(accounts),
+        flaw=st.sampled_from(
+            [
+                "unbalanced",
+                "one leg",
+                "zero leg",
+                "over max",
+                "unknown account",
+                "malformed account",
+                "not money",
+                "blank description",
+                "blank kind",
+                "kind too long",
+                "account twice",
+                "before the euro",
+                "years ahead",
+            ]
+        ),
+        data=st.data(),
+    )
     def an_invalid_entry_is_refused_and_changes_nothing(self, spec, flaw, data):
         legs, kwargs = list(spec.legs), spec.kwargs()
         position = data.draw(st.integers(0, len(legs) - 1), label="position")
@@ -449,7 +483,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if half.cents == 0:
                 kwargs["legs"] = [*legs, Leg(account, Money(1)), Leg(account, Money(-1))]
             else:
-                kwargs["legs"][position:position + 1] = [Leg(account, half), Leg(account, leg.amount - half)]
+                kwargs["legs"][position : position + 1] = [Leg(account, half), Leg(account, leg.amount - half)]
             error = LedgerError
         elif flaw == "before the euro":
             kwargs["occurred_on"] = data.draw(st.dates(max_value=FIRST_DAY - timedelta(days=1)))
@@ -473,8 +507,11 @@ class LedgerMachine(RuleBasedStateMachine):
         record = self.run(self.ledger.reverse(seq, reason=reason, occurred_on=occurred_on))
         assert record.kind == "reversal" and record.reference == f"reverses:{seq}"
         undo = EntrySpec(
-            kind="reversal", description=record.description, occurred_on=occurred_on,
-            legs=tuple(Leg(leg.account, -leg.amount) for leg in original.legs), reference=f"reverses:{seq}",
+            kind="reversal",
+            description=record.description,
+            occurred_on=occurred_on,
+            legs=tuple(Leg(leg.account, -leg.amount) for leg in original.legs),
+            reference=f"reverses:{seq}",
         )
         self.expect(record, undo, reverses=seq)
 
@@ -528,8 +565,11 @@ class LedgerMachine(RuleBasedStateMachine):
         assert len(booked) == 1, outcomes
         assert all(isinstance(o, CannotReverse) for o in refused), refused
         undo = EntrySpec(
-            kind="reversal", description=booked[0].description, occurred_on=date(2026, 1, 1),
-            legs=tuple(Leg(leg.account, -leg.amount) for leg in original.legs), reference=f"reverses:{seq}",
+            kind="reversal",
+            description=booked[0].description,
+            occurred_on=date(2026, 1, 1),
+            legs=tuple(Leg(leg.account, -leg.amount) for leg in original.legs),
+            reference=f"reverses:{seq}",
         )
         self.expect(booked[0], undo, reverses=seq)
 

@@ -26,7 +26,11 @@ async def account_id(name: str) -> int:
 async def insert_entry(*, legs: list[int], entry_id: int = 100, seq: int = 1, prev: str = GENESIS_HASH) -> None:
     """Postings (to the bank, then income, then the bank again …) and their entry, in one
     transaction, as the service writes them."""
-    accounts = [await account_id("assets:bank"), await account_id("income:contributions"), await account_id("assets:mollie")]
+    accounts = [
+        await account_id("assets:bank"),
+        await account_id("income:contributions"),
+        await account_id("assets:mollie"),
+    ]
     async with db.write_transaction():
         for position, cents in enumerate(legs):
             await sql(
@@ -52,7 +56,9 @@ async def test_a_balanced_entry_written_directly_is_accepted(chart):
     assert (await chart.head()).seq == 1
 
 
-@pytest.mark.parametrize("legs", [[500, -400], [500], [], [500, -200, -200]], ids=["unbalanced", "one", "none", "three"])
+@pytest.mark.parametrize(
+    "legs", [[500, -400], [500], [], [500, -200, -200]], ids=["unbalanced", "one", "none", "three"]
+)
 async def test_an_unbalanced_or_lonely_entry_is_refused_by_the_database(chart, legs):
     with pytest.raises(Exception, match="unbalanced"):
         await insert_entry(legs=legs)
@@ -71,7 +77,9 @@ async def test_postings_cannot_be_added_to_an_entry_that_is_already_there(chart)
     bank = await account_id("assets:mollie")
     for cents in (700, -700):
         with pytest.raises(Exception, match="sealed"):
-            await sql(f"INSERT INTO posting (entry, position, account, amount_cents) VALUES ({entry_id}, 9, {bank}, {cents})")
+            await sql(
+                f"INSERT INTO posting (entry, position, account, amount_cents) VALUES ({entry_id}, 9, {bank}, {cents})"
+            )
     assert (await chart.verify()).ok
 
 
@@ -113,8 +121,15 @@ async def test_a_posting_for_no_entry_is_refused_at_commit(chart, database, back
         "INSERT INTO budget_period (name, starts_on, ends_on) VALUES ('2026', '2026-01-01', '2026-12-31')",
         "INSERT INTO budget_line (code, name, amount_cents) VALUES ('x', 'x', 100)",
     ],
-    ids=["posting-null-entry", "posting-no-account", "entry-no-seq", "entry-no-hash", "total-no-amount",
-         "period-no-programme", "line-no-period"],
+    ids=[
+        "posting-null-entry",
+        "posting-no-account",
+        "entry-no-seq",
+        "entry-no-hash",
+        "total-no-amount",
+        "period-no-programme",
+        "line-no-period",
+    ],
 )
 async def test_an_incomplete_row_is_refused_not_filled_with_a_default(chart, statement):
     with pytest.raises(Exception, match=r"(?i)not null|null value"):
@@ -181,7 +196,9 @@ async def test_a_reversal_must_name_what_it_reverses_in_its_hashed_reference(cha
 # -- SQLite: INSERT OR REPLACE ------------------------------------------------------------------
 @pytest.mark.parametrize("recursive_triggers", ["OFF", "ON"])
 @pytest.mark.parametrize("foreign_keys", ["OFF", "ON"])
-async def test_insert_or_replace_cannot_rewrite_an_entry_on_sqlite(chart, database, backend, recursive_triggers, foreign_keys):
+async def test_insert_or_replace_cannot_rewrite_an_entry_on_sqlite(
+    chart, database, backend, recursive_triggers, foreign_keys
+):
     """REPLACE deletes the row it replaces without firing DELETE triggers while
     `recursive_triggers` is off; the journal refuses it whatever the connection's pragmas."""
     if backend != "sqlite":

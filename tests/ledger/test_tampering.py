@@ -41,7 +41,10 @@ def run_verify(*args: str, database: str | None = None) -> Verified:
     return Verified(
         subprocess.run(
             [sys.executable, "-m", "funding", "verify", *args],
-            capture_output=True, text=True, env=env, timeout=60,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
         )
     )
 
@@ -55,9 +58,7 @@ async def test_intact_database_verifies(five_entries, database):
 async def test_an_amount_changed_in_place_is_named_by_seq(five_entries, database, backend):
     await _disable_guard(backend, "posting")
     entry_id = (await db.current_engine().run_ddl("SELECT id FROM journal_entry WHERE seq = 3"))[0]["id"]
-    await db.current_engine().run_ddl(
-        f"UPDATE posting SET amount_cents = amount_cents * 10 WHERE entry = {entry_id}"
-    )
+    await db.current_engine().run_ddl(f"UPDATE posting SET amount_cents = amount_cents * 10 WHERE entry = {entry_id}")
     assert (await five_entries.verify()).first_bad_seq == 3
     result = run_verify(database=database)
     assert result.exit_code == 1
@@ -117,8 +118,14 @@ async def _append_behind_the_service(ledger, legs: list[tuple[str, int]]) -> int
     head = await ledger.head()
     seq, recorded_at = head.seq + 1, "2026-03-02T10:00:00Z"
     digest = entry_hash(
-        seq=seq, prev_hash=head.hash, occurred_on=date(2026, 3, 2), recorded_at=recorded_at,
-        kind="direct", description="behind the service", reference=None, postings=legs,
+        seq=seq,
+        prev_hash=head.hash,
+        occurred_on=date(2026, 3, 2),
+        recorded_at=recorded_at,
+        kind="direct",
+        description="behind the service",
+        reference=None,
+        postings=legs,
     )
     engine = db.current_engine()
     async with db.write_transaction():

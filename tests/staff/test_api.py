@@ -52,9 +52,33 @@ async def test_the_api_is_off_when_no_token_is_configured(client):
 @pytest.mark.parametrize(
     ("change", "fragment"),
     [
-        ({"postings": [{"account": "assets:bank", "amount": 100}, {"account": "income:contributions", "amount": -99}]}, "sum to"),
-        ({"postings": [{"account": "assets:nowhere", "amount": 100}, {"account": "income:contributions", "amount": -100}]}, "unknown account"),
-        ({"postings": [{"account": "assets:bank", "amount": 1.5}, {"account": "income:contributions", "amount": -1.5}]}, "Validation failed"),
+        (
+            {
+                "postings": [
+                    {"account": "assets:bank", "amount": 100},
+                    {"account": "income:contributions", "amount": -99},
+                ]
+            },
+            "sum to",
+        ),
+        (
+            {
+                "postings": [
+                    {"account": "assets:nowhere", "amount": 100},
+                    {"account": "income:contributions", "amount": -100},
+                ]
+            },
+            "unknown account",
+        ),
+        (
+            {
+                "postings": [
+                    {"account": "assets:bank", "amount": 1.5},
+                    {"account": "income:contributions", "amount": -1.5},
+                ]
+            },
+            "Validation failed",
+        ),
         ({"occurred_on": "2026-02-30"}, "Validation failed"),
         ({"kind": ""}, "Validation failed"),
         ({"unexpected": 1}, "Validation failed"),
@@ -95,17 +119,23 @@ async def test_a_retried_reversal_returns_the_one_already_booked(staff, ledger):
     assert first.status_code == retried.status_code == unkeyed.status_code == 201
     assert first.json() == retried.json() == unkeyed.json()
     assert (await ledger.head()).seq == 2
-    other = await staff.post(
-        "/staff/api/v1/journal/entries/1/reversal", json={"reason": "iets anders"}, headers=keyed
-    )
+    other = await staff.post("/staff/api/v1/journal/entries/1/reversal", json={"reason": "iets anders"}, headers=keyed)
     assert other.status_code == 409 and (await ledger.head()).seq == 2
 
 
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"postings": [{"account": "assets:bank", "amount": 60000}, {"account": "assets:bank", "amount": 40000},
-                       {"account": "income:contributions", "amount": -100000}]}, "more than once"),
+        (
+            {
+                "postings": [
+                    {"account": "assets:bank", "amount": 60000},
+                    {"account": "assets:bank", "amount": 40000},
+                    {"account": "income:contributions", "amount": -100000},
+                ]
+            },
+            "more than once",
+        ),
         ({"occurred_on": "0001-01-01"}, "before the euro"),
         ({"occurred_on": "2999-01-01"}, "more than a year ahead"),
         ({"kind": "reversal"}, "for reversals only"),

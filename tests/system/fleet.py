@@ -102,7 +102,8 @@ class Fleet:
     def acked(self, since: float = 0.0, by: str | None = None) -> list[Sent]:
         with self._lock:
             return [
-                s for s in self.sent
+                s
+                for s in self.sent
                 if s.acked_at is not None and s.acked_at >= since and (by is None or s.acked_by == by)
             ]
 

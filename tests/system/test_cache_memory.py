@@ -64,8 +64,10 @@ def test_distinct_and_repeated_parameters_leave_the_servers_memory_bounded(datab
         statuses = asyncio.run(load(server.url, [url(i) for i in range(WARM_UP, REQUESTS)]))
         after = rss(pid)
     seconds = time.monotonic() - started
-    print(f"RSS {baseline / MIB:.0f} MiB after {WARM_UP} requests, {after / MIB:.0f} MiB after "
-          f"{REQUESTS} ({seconds:.0f} s); bound {(STORE_BYTES + ALLOWANCE) / MIB:.0f} MiB growth")
+    print(
+        f"RSS {baseline / MIB:.0f} MiB after {WARM_UP} requests, {after / MIB:.0f} MiB after "
+        f"{REQUESTS} ({seconds:.0f} s); bound {(STORE_BYTES + ALLOWANCE) / MIB:.0f} MiB growth"
+    )
     assert after - baseline <= STORE_BYTES + ALLOWANCE, (
         f"RSS grew by {(after - baseline) / MIB:.0f} MiB, more than the store's bound allows"
     )

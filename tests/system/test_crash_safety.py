@@ -63,9 +63,7 @@ def kill_mid_request(server: LiveServer, fleet: Fleet, events: dict) -> None:
         time.sleep(0.001)
     in_flight = fleet.in_flight(server.url)
     server.kill()
-    events.setdefault("kills", []).append(
-        {"after acks": len(fleet.acked()), "requests in flight to it": in_flight}
-    )
+    events.setdefault("kills", []).append({"after acks": len(fleet.acked()), "requests in flight to it": in_flight})
 
 
 def two_processes_one_killed(database: str, logs: Path, events: dict) -> Fleet:
@@ -89,7 +87,8 @@ def two_processes_one_killed(database: str, logs: Path, events: dict) -> Fleet:
             events["database"] = f"terminated {asyncio.run(terminate_connections(database))} connections"
         cut = time.monotonic()
         fleet.wait_until(
-            lambda: len(fleet.acked(since=cut, by=second.url)) >= 10, 45,
+            lambda: len(fleet.acked(since=cut, by=second.url)) >= 10,
+            45,
             "the surviving process to book again after the database came back",
         )
 
@@ -97,7 +96,8 @@ def two_processes_one_killed(database: str, logs: Path, events: dict) -> Fleet:
         back = time.monotonic()
         fleet.wait_until(
             lambda: all(len(fleet.acked(since=back, by=server.url)) >= 5 for server in (first, second)),
-            45, "both processes to book after the restart",
+            45,
+            "both processes to book after the restart",
         )
 
         kill_mid_request(second, fleet, events)  # and now the other one
@@ -106,7 +106,8 @@ def two_processes_one_killed(database: str, logs: Path, events: dict) -> Fleet:
         back = time.monotonic()
         fleet.wait_until(
             lambda: all(len(fleet.acked(since=back, by=server.url)) >= 5 for server in (first, second)),
-            45, "both processes to book after the second restart",
+            45,
+            "both processes to book after the second restart",
         )
         fleet.stop()
         events["fleet"] = fleet.summary()
@@ -172,7 +173,9 @@ def restart_cluster(timeout: float = 60) -> str:
     try:
         subprocess.run(
             ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "restart", "-m", "immediate"],
-            check=True, capture_output=True, timeout=timeout,
+            check=True,
+            capture_output=True,
+            timeout=timeout,
         )
     finally:
         if not wait_until_ready(port, timeout):  # never leave the cluster down for the tests after us
@@ -194,9 +197,9 @@ def wait_until_ready(port: str, timeout: float) -> bool:
 async def assert_journal_is_what_clients_were_told(fleet: Fleet, database: str, events: dict) -> None:
     assert not fleet.surprises, fleet.surprises[:5]
     assert not fleet.given_up(), f"entries never acknowledged: {[s.key for s in fleet.given_up()][:5]}"
-    rows = await JournalEntry.select(
-        JournalEntry.seq, JournalEntry.idempotency_key, JournalEntry.description
-    ).order_by(JournalEntry.seq)
+    rows = await JournalEntry.select(JournalEntry.seq, JournalEntry.idempotency_key, JournalEntry.description).order_by(
+        JournalEntry.seq
+    )
     by_key = {row["idempotency_key"]: row for row in rows}
     acked = fleet.acked()
 
@@ -205,8 +208,11 @@ async def assert_journal_is_what_clients_were_told(fleet: Fleet, database: str, 
     assert not twice, f"booked more than once: {twice[:5]}"
     missing = [s.key for s in acked if f"api:{s.key}" not in by_key]
     assert not missing, f"acknowledged but not in the journal: {missing[:5]}"
-    wrong = [(s.key, s.acked_seq, by_key[f"api:{s.key}"]) for s in acked if by_key[f"api:{s.key}"]["seq"] != s.acked_seq
-             or by_key[f"api:{s.key}"]["description"] != s.description]
+    wrong = [
+        (s.key, s.acked_seq, by_key[f"api:{s.key}"])
+        for s in acked
+        if by_key[f"api:{s.key}"]["seq"] != s.acked_seq or by_key[f"api:{s.key}"]["description"] != s.description
+    ]
     assert not wrong, f"acknowledged as another entry than the one booked: {wrong[:5]}"
     assert set(by_key) == {f"api:{s.key}" for s in fleet.sent}, "the journal holds entries nobody asked for"
     assert [row["seq"] for row in rows] == list(range(1, len(rows) + 1))
@@ -215,13 +221,18 @@ async def assert_journal_is_what_clients_were_told(fleet: Fleet, database: str, 
     assert (await ledger.head()).seq == len(rows) == len(acked)
     assert await ledger.balances() == await ledger.balances_from_postings()
     verified = subprocess.run(
-        [sys.executable, "-m", "funding", "verify"], env={**os.environ, "DATABASE_URL": database},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "funding", "verify"],
+        env={**os.environ, "DATABASE_URL": database},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert f"intact: {len(rows)} entries" in verified.stdout
     events["journal"] = {
-        "entries": len(rows), "acknowledged": len(acked), "duplicates": 0,
+        "entries": len(rows),
+        "acknowledged": len(acked),
+        "duplicates": 0,
         "answers lost but booked once": len(fleet.booked_before_the_answer_was_lost()),
         "verify": verified.stdout.strip(),
     }

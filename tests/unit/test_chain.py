@@ -23,8 +23,13 @@ def make_chain(length: int) -> list[EntryRecord]:
     entries, prev = [], GENESIS_HASH
     for seq in range(1, length + 1):
         draft = EntryRecord(
-            seq=seq, prev_hash=prev, hash="", occurred_on=date(2026, 3, seq % 28 + 1),
-            recorded_at="2026-03-01T10:15:00Z", kind="payment", description=f"Bijdrage {seq} – €",
+            seq=seq,
+            prev_hash=prev,
+            hash="",
+            occurred_on=date(2026, 3, seq % 28 + 1),
+            recorded_at="2026-03-01T10:15:00Z",
+            kind="payment",
+            description=f"Bijdrage {seq} – €",
             reference="tr_abc" if seq % 2 else None,
             postings=[PostingRecord("assets:mollie", 100_000), PostingRecord("assets:receivable:pledges", -100_000)],
         )
@@ -36,15 +41,26 @@ def make_chain(length: int) -> list[EntryRecord]:
 
 def test_canonical_form_is_exactly_the_published_one():
     expected = {
-        "seq": 12, "prev_hash": "a" * 64, "occurred_on": "2012-03-01",
-        "recorded_at": "2012-03-01T10:15:00Z", "kind": "payment", "description": "Bijdrage – één",
+        "seq": 12,
+        "prev_hash": "a" * 64,
+        "occurred_on": "2012-03-01",
+        "recorded_at": "2012-03-01T10:15:00Z",
+        "kind": "payment",
+        "description": "Bijdrage – één",
         "reference": "tr_abc",
-        "postings": [{"account": "assets:mollie", "amount": 100000},
-                     {"account": "assets:receivable:pledges", "amount": -100000}],
+        "postings": [
+            {"account": "assets:mollie", "amount": 100000},
+            {"account": "assets:receivable:pledges", "amount": -100000},
+        ],
     }
     ours = canonical(
-        seq=12, prev_hash="a" * 64, occurred_on=date(2012, 3, 1), recorded_at="2012-03-01T10:15:00Z",
-        kind="payment", description="Bijdrage – één", reference="tr_abc",
+        seq=12,
+        prev_hash="a" * 64,
+        occurred_on=date(2012, 3, 1),
+        recorded_at="2012-03-01T10:15:00Z",
+        kind="payment",
+        description="Bijdrage – één",
+        reference="tr_abc",
         postings=[("assets:mollie", 100000), ("assets:receivable:pledges", -100000)],
     )
     theirs = json.dumps(expected, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

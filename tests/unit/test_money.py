@@ -54,7 +54,7 @@ def test_arithmetic_stays_in_money():
 
 
 @given(
-    cents=st.integers(min_value=-10**12, max_value=10**12),
+    cents=st.integers(min_value=-(10**12), max_value=10**12),
     weights=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=50).filter(any),
 )
 def test_split_parts_always_sum_to_the_whole(cents, weights):

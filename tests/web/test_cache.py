@@ -160,9 +160,7 @@ async def test_an_append_renders_the_page_again(demo, ledger, client, renders):
     assert len(renders) == 2
 
 
-async def test_a_page_read_before_a_change_is_not_stored_under_the_version_after_it(
-    demo, ledger, client, monkeypatch
-):
+async def test_a_page_read_before_a_change_is_not_stored_under_the_version_after_it(demo, ledger, client, monkeypatch):
     """Litestar builds the key again to store the page; that must not pick up a newer version."""
     await caching_is_on(client)
     version = client.app.state.data_version
@@ -206,9 +204,7 @@ async def test_the_store_keeps_one_data_version_only():
     assert await store.get("2|GET|nl|/ledger?") == b"new page"
 
 
-async def test_the_programme_is_read_again_when_it_changes_not_when_the_journal_does(
-    demo, ledger, client, monkeypatch
-):
+async def test_the_programme_is_read_again_when_it_changes_not_when_the_journal_does(demo, ledger, client, monkeypatch):
     await caching_is_on(client)
     reads = count_calls(monkeypatch, ProgrammeService, "first_programme")
     version = client.app.state.data_version

@@ -19,9 +19,18 @@ async def asgi_head(app, path: str) -> tuple[int, dict[str, str], bytes]:
     """HEAD straight through the ASGI interface: test clients drop a HEAD response's body
     themselves, which would hide one the app sent."""
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "HEAD",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"testserver.local")], "client": ("127.0.0.1", 1), "server": ("testserver.local", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "HEAD",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver.local")],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver.local", 80),
     }
     messages, requested, done = [], [], asyncio.Event()
 

@@ -29,7 +29,8 @@ async def test_static_files_are_still_served(client):
 async def test_deeply_nested_json_to_the_staff_api_is_a_400(staff, ledger, depth, opening, closing):
     body = opening * depth + "1" * (opening != "[") + closing * depth
     response = await staff.post(
-        "/staff/api/v1/journal/entries", content=body,
+        "/staff/api/v1/journal/entries",
+        content=body,
         headers={**STAFF_AUTH, "content-type": "application/json"},
     )
     assert response.status_code == 400

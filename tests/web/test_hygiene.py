@@ -196,9 +196,7 @@ def site() -> Iterator[DemoSite]:
 
 
 def _crawl_with(site: DemoSite, **settings) -> list[Visit]:
-    app = create_app(
-        Settings(database_url=site.url, secret_key=SECRET_KEY, database_pool_size=0, **settings)
-    )
+    app = create_app(Settings(database_url=site.url, secret_key=SECRET_KEY, database_pool_size=0, **settings))
     with TestClient(app=app) as client:
         return crawl(client, site)
 
@@ -306,7 +304,7 @@ def test_no_cached_page_replays_the_cookie_its_first_visitor_was_given(site: Dem
 def test_cached_pages_have_no_post_forms(site: DemoSite, visits: list[Visit]) -> None:
     """A cached form would carry the first visitor's CSRF token to everyone."""
     cached = set(cached_page_paths(site.app))
-    assert [v.url for v in visits if urlsplit(v.url).path in cached and "method=\"post" in v.text.lower()] == []
+    assert [v.url for v in visits if urlsplit(v.url).path in cached and 'method="post' in v.text.lower()] == []
 
 
 def test_every_cookie_is_httponly_and_samesite(visits: list[Visit]) -> None:
@@ -405,7 +403,9 @@ def test_the_cookie_check_finds_missing_flags() -> None:
     good = "csrftoken=x; HttpOnly; Path=/; SameSite=lax; Secure"
     assert cookie_problems([good], https=True) == []
     assert cookie_problems(["a=1; Path=/"], https=True) == [
-        "a: no HttpOnly", "a: no SameSite=Lax/Strict", "a: no Secure on an https site"
+        "a: no HttpOnly",
+        "a: no SameSite=Lax/Strict",
+        "a: no Secure on an https site",
     ]
     assert cookie_problems(["b=1; HttpOnly; SameSite=None"], https=False) == ["b: no SameSite=Lax/Strict"]
     assert cookie_problems(["c=1; HttpOnly; SameSite=Lax", "c=2; HttpOnly; SameSite=Lax"], https=False) == [
@@ -417,11 +417,15 @@ def test_the_header_check_finds_missing_headers() -> None:
     from httpx import Headers
 
     assert set(header_problems(Headers({"content-type": "text/html"}), https=True)) == {
-        "no content-security-policy", "no x-content-type-options", "no referrer-policy",
-        "x-content-type-options is not nosniff", "neither X-Frame-Options nor CSP frame-ancestors",
+        "no content-security-policy",
+        "no x-content-type-options",
+        "no referrer-policy",
+        "x-content-type-options is not nosniff",
+        "neither X-Frame-Options nor CSP frame-ancestors",
         "no Strict-Transport-Security on an https site",
     }
-    doubled = Headers([("content-security-policy", "frame-ancestors 'none'")] * 2 + [
-        ("x-content-type-options", "nosniff"), ("referrer-policy", "same-origin")
-    ])
+    doubled = Headers(
+        [("content-security-policy", "frame-ancestors 'none'")] * 2
+        + [("x-content-type-options", "nosniff"), ("referrer-policy", "same-origin")]
+    )
     assert header_problems(doubled, https=False) == ["content-security-policy sent 2 times"]

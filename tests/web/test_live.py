@@ -11,7 +11,9 @@ def test_serve_demo_answers_and_its_published_chain_verifies(live_server):
     assert home.status_code == 200 and "Kennisnetwerk" in home.text
     result = subprocess.run(
         [sys.executable, "-m", "funding", "verify", live_server.url + "/ledger.json"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "intact" in result.stdout

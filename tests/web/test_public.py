@@ -126,13 +126,24 @@ async def test_api_ledger_pages_by_seq(database, ledger, client):
     assert [e["seq"] for e in last["entries"]] == [4, 5]
     assert (await client.get("/api/v1/ledger?after=5")).json() == {"entries": [], "next_after": None}
     entry = page["entries"][0]
-    assert set(entry) >= {"seq", "prev_hash", "hash", "occurred_on", "recorded_at", "kind", "description", "reference", "postings"}
-    assert entry["postings"] == [{"account": "assets:bank", "amount": 200}, {"account": "income:contributions", "amount": -200}]
+    assert set(entry) >= {
+        "seq",
+        "prev_hash",
+        "hash",
+        "occurred_on",
+        "recorded_at",
+        "kind",
+        "description",
+        "reference",
+        "postings",
+    }
+    assert entry["postings"] == [
+        {"account": "assets:bank", "amount": 200},
+        {"account": "income:contributions", "amount": -200},
+    ]
 
 
-@pytest.mark.parametrize(
-    "query", ["after=abc", "after=-1", "limit=0", "limit=501", "limit=1000000", "after=1.5"]
-)
+@pytest.mark.parametrize("query", ["after=abc", "after=-1", "limit=0", "limit=501", "limit=1000000", "after=1.5"])
 async def test_api_rejects_bad_parameters_with_json(client, query):
     response = await client.get(f"/api/v1/ledger?{query}")
     assert response.status_code == 400

@@ -143,8 +143,11 @@ def test_the_proxy_closes_a_connection_that_sends_headers_slowly(proxy):
 
 def test_the_proxy_refuses_large_bodies_and_headers_before_the_app(proxy):
     url, _port = proxy
-    big = httpx.post(url + "/staff/api/v1/accounts", content=b"{" + b" " * 100_000 + b"}",
-                     headers={"content-type": "application/json"})
+    big = httpx.post(
+        url + "/staff/api/v1/accounts",
+        content=b"{" + b" " * 100_000 + b"}",
+        headers={"content-type": "application/json"},
+    )
     assert big.status_code == 413
     assert httpx.get(url + "/health", headers={"X-Big": "y" * 20_000}).status_code in (400, 431)
     assert httpx.get(url + "/health").headers.get("server") == "nginx"
