@@ -3,6 +3,7 @@
 from piccolo.conf.apps import AppConfig
 
 from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
+from funding.organisations.tables import Organisation
 from funding.programme.tables import BudgetLine, BudgetPeriod, Programme
 from funding.settings import ROOT
 
@@ -17,6 +18,7 @@ APP_CONFIG = AppConfig(
         Programme,
         BudgetPeriod,
         BudgetLine,
+        Organisation,
     ],
     migration_dependencies=[],
     commands=[],
