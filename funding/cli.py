@@ -1,4 +1,4 @@
-"""The `funding` command: serve, migrate, verify, export."""
+"""The `funding` command: serve, migrate, verify, export, import-organisations."""
 
 from __future__ import annotations
 
@@ -159,6 +159,42 @@ def verify_command(source: str | None) -> None:
         result = verify(export.entries, expected_head=(export.head_seq, export.head_hash))
         where = source
     _report(result, where)
+
+
+@main.command(name="import-organisations")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_organisations(file: str) -> None:
+    """Load or update the organisation registry from a CSV FILE.
+
+    Either the registry's own layout or a CBS municipality list (code, name, population); see
+    README "Organisations". Rows are matched by identifier (CBS code, else OIN, else KvK), so
+    importing a file again changes nothing. Each row is imported on its own: a rejected row is
+    reported with its line and reason and leaves the others as they are.
+
+    Exit 0 when no row was rejected, 1 otherwise.
+    """
+    from funding.organisations.importing import decode, parse_csv
+    from funding.organisations.service import OrganisationService
+
+    settings = Settings.from_env()
+    _bind(settings)
+    with open(file, "rb") as handle:
+        rows = parse_csv(decode(handle.read()))
+    service = OrganisationService()
+    if len(rows) >= PROGRESS_FROM_ROWS:
+        with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+            report = asyncio.run(service.import_rows(rows, progress=bar.update))
+    else:
+        report = asyncio.run(service.import_rows(rows))
+    click.echo(f"{report.summary()} ({file} into {db.describe(settings.database_url)})")
+    for outcome in report.rejected:
+        click.echo(str(outcome))
+    if not report.ok:
+        sys.exit(1)
+
+
+PROGRESS_FROM_ROWS = 50
+"""Files this long show a progress bar (on standard error, when it is a terminal)."""
 
 
 def _read(source: str) -> bytes:

@@ -1,4 +1,4 @@
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from piccolo.columns import Boolean, Integer, Serial, Text, Varchar
@@ -8,7 +8,7 @@ REQUIRED: dict[str, Any] = {"null": False, "default": None}
 OPTIONAL: dict[str, Any] = {"null": True, "default": None}
 
 
-class OrganisationKind(str, Enum):
+class OrganisationKind(StrEnum):
     gemeente = "gemeente"
     provincie = "provincie"
     ministerie = "ministerie"
