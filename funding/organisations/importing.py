@@ -128,9 +128,10 @@ def parse_csv(text: str) -> list[ParsedRow | RowError]:
                 continue
             if header is None:
                 header = [cell.strip() for cell in cells]
-                layout = _layout(header)
-                if isinstance(layout, RowError):
-                    return [RowError(line, layout.reason)]
+                found = _layout(header)
+                if isinstance(found, RowError):
+                    return [RowError(line, found.reason)]
+                layout = found
                 continue
             assert layout is not None
             results.append(layout.parse(line, cells))
