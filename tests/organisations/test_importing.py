@@ -157,3 +157,15 @@ def test_a_header_that_fits_no_layout_rejects_the_file_at_line_1(text, reason):
 
 def test_windows_1252_files_are_read_too():
     assert decode("Gemeentecode;Gemeentenaam\nGM1731;Súdwest-Fryslân\n".encode("cp1252")).endswith("Súdwest-Fryslân\n")
+
+
+def test_the_readme_examples_parse_without_errors():
+    from funding.settings import ROOT
+
+    section = (ROOT / "README.md").read_text().split("## Organisations", 1)[1].split("\n## ", 1)[0]
+    examples = [block.split("\n", 1)[1] for block in section.split("```")[1::2] if not block.startswith("sh")]
+    examples = ["\n".join(line.strip() for line in example.splitlines()) for example in examples]
+    assert len(examples) == 2
+    for example in examples:
+        rows = parse_csv(example)
+        assert rows and all(isinstance(row, ParsedRow) for row in rows), rows
