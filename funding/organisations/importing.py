@@ -121,22 +121,32 @@ def parse_csv(text: str) -> list[ParsedRow | RowError]:
     results: list[ParsedRow | RowError] = []
     read_until = 0
     layout: _Layout | None = None
-    try:
-        for cells in reader:
-            line, read_until = read_until + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = [cell.strip() for cell in cells]
-                found = _layout(header)
-                if isinstance(found, RowError):
-                    return [RowError(line, found.reason)]
-                layout = found
-                continue
-            assert layout is not None
-            results.append(layout.parse(line, cells))
-    except csv.Error as error:
-        results.append(RowError(read_until + 1, f"not readable as CSV: {error}"))
+    while True:
+        line = read_until + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:  # the reader goes on with the next line
+            read_until = reader.line_num
+            results.append(RowError(line, f"not readable as CSV: {error}"))
+            continue
+        read_until = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            header = [cell.strip() for cell in cells]
+            found = _layout(header)
+            if isinstance(found, RowError):
+                return [RowError(line, found.reason)]
+            layout = found
+            continue
+        assert layout is not None
+        if read_until > line and any("\n" in cell for index, cell in enumerate(cells) if index != layout.address):
+            reason = f"a quoted cell runs over lines {line}–{read_until}: is a closing quote missing?"
+            results.append(RowError(line, reason))
+            continue
+        results.append(layout.parse(line, cells))
     if header is None:
         return [RowError(1, "the file is empty: no header")]
     return _without_duplicates(results)
@@ -152,6 +162,11 @@ class _Layout:
     """Our field name → the column it is read from."""
     width: int
     cbs: bool
+
+    @property
+    def address(self) -> int | None:
+        """The one column whose cells may run over several lines."""
+        return self.columns.get("address")
 
     def parse(self, line: int, cells: list[str]) -> ParsedRow | RowError:
         extra = [cell for cell in cells[self.width :] if cell.strip()]
@@ -171,6 +186,8 @@ def _layout(header: list[str]) -> _Layout | RowError:
             known = ", ".join(FIELDS)
             return RowError(1, f"unknown column {unknown[0]!r} (the registry's layout has {known})")
         columns = {column.lower(): index for index, column in enumerate(header)}
+        if len(columns) < len(header):
+            return RowError(1, "a column is named twice")
         if "name" not in columns:
             return RowError(1, "no name column")
         return _Layout(columns=columns, width=len(header), cbs=False)
@@ -206,7 +223,8 @@ def _row(line: int, raw: dict[str, str]) -> ParsedRow | RowError:
         try:
             values[field] = parse(text)
         except ValueError as problem:
-            problems.append(f'{field} "{text}" {problem}')
+            shown = text if len(text) <= 40 else text[:40] + "…"
+            problems.append(f'{field} "{shown}" {problem}')
 
     kind_text = raw.get("kind", "").lower()
     kind = next((k for k in OrganisationKind if k.value == kind_text), None)

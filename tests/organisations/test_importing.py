@@ -169,3 +169,23 @@ def test_the_readme_examples_parse_without_errors():
     for example in examples:
         rows = parse_csv(example)
         assert rows and all(isinstance(row, ParsedRow) for row in rows), rows
+
+
+def test_a_missing_closing_quote_is_reported_where_it_opens():
+    rows = parse_csv('Code;Naam\nGM0363;"Amsterdam\nGM0344;Utrecht\n')
+    assert [str(row) for row in rows] == ["line 2: a quoted cell runs over lines 2–3: is a closing quote missing?"]
+
+
+def test_an_unreadable_row_leaves_the_next_ones():
+    rows = parse_csv("Code;Naam\nGM0363;" + "x" * 200_000 + "\nGM0344;Utrecht\n")
+    assert [type(row).__name__ for row in rows] == ["RowError", "ParsedRow"]
+    assert rows[0] == RowError(2, "not readable as CSV: field larger than field limit (131072)")
+
+
+def test_a_column_named_twice_rejects_the_file():
+    assert parse_csv("kind,name,name\n") == [RowError(1, "a column is named twice")]
+
+
+def test_long_cells_are_cut_short_in_reasons():
+    (row,) = parse_csv("Code;Naam\n" + "G" * 100 + ";Amsterdam\n")
+    assert isinstance(row, RowError) and len(row.reason) < 120
