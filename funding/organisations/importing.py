@@ -264,6 +264,8 @@ def _cbs_code(text: str) -> str:
     code = text.replace(" ", "").upper()
     if code.isdigit() and len(code) <= 4:
         code = "GM" + code.zfill(4)
+    if re.fullmatch(r"(NL|LD|PV|CR|COROP|WK|BU)\d+", code):
+        raise ValueError("is a CBS region code, not a municipality's (GM and 4 digits)")
     if not re.fullmatch(r"GM\d{4}", code):
         raise ValueError("is not a CBS municipality code (GM and 4 digits, like GM0363)")
     return code

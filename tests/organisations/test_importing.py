@@ -87,6 +87,7 @@ def test_an_address_may_span_lines_and_the_next_row_keeps_its_line_number():
             'cbs_code "GM363" is not a CBS municipality code (GM and 4 digits, like GM0363)',
         ),
         ("gemeente,Amsterdam,GM03633,,,,,,,,,", 'cbs_code "GM03633" is not a CBS municipality code'),
+        ("gemeente,Utrecht,PV26,,,,,,,,,", 'cbs_code "PV26" is a CBS region code, not a municipality\'s'),
         ("company,Voorbeeld BV,,,3436696X,,,,,,,", 'kvk "3436696X" is not a KvK number (8 digits)'),
         ("company,Voorbeeld BV,,,4366966,,,,,,,", "a spreadsheet may have dropped a leading zero"),
         ("ministerie,BZK,,0000000100,,,,,,,,", 'oin "0000000100" is not an OIN (20 digits)'),
