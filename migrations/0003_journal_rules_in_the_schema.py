@@ -283,31 +283,33 @@ class SchemaOnlyAlterations(MigrationManager):
         return None
 
 
+def _record(manager: MigrationManager, table: str, column: str, column_class: type, params: dict, old: dict) -> None:
+    """One column change, for Piccolo's snapshot only (see `SchemaOnlyAlterations`)."""
+    manager.alter_column(
+        table_class_name=TABLE_CLASSES[table],
+        tablename=table,
+        column_name=column,
+        db_column_name=column,
+        params=params,
+        old_params=old,
+        column_class=column_class,
+        old_column_class=column_class,
+        schema=None,
+    )
+
+
 async def forwards():
     manager = SchemaOnlyAlterations(migration_id=ID, app_name="funding", description=DESCRIPTION)
     for table, column, column_class, old_default in NO_DEFAULT:
-        manager.alter_column(
-            table_class_name=TABLE_CLASSES[table],
-            tablename=table,
-            column_name=column,
-            db_column_name=column,
-            params={"default": None},
-            old_params={"default": old_default},
-            column_class=column_class,
-            old_column_class=column_class,
-            schema=None,
-        )
+        _record(manager, table, column, column_class, {"default": None}, {"default": old_default})
     for table, column, _target, _deferral in REFERENCES:
-        manager.alter_column(
-            table_class_name=TABLE_CLASSES[table],
-            tablename=table,
-            column_name=column,
-            db_column_name=column,
-            params={"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict, "null": False},
-            old_params={"on_delete": OnDelete.cascade, "on_update": OnUpdate.cascade, "null": True},
-            column_class=ForeignKey,
-            old_column_class=ForeignKey,
-            schema=None,
+        _record(
+            manager,
+            table,
+            column,
+            ForeignKey,
+            {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict, "null": False},
+            {"on_delete": OnDelete.cascade, "on_update": OnUpdate.cascade, "null": True},
         )
 
     async def run():

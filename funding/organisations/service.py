@@ -52,18 +52,6 @@ class ImportReport:
         return [outcome for outcome in self.outcomes if outcome.status == status]
 
     @property
-    def added(self) -> list[RowOutcome]:
-        return self.of("added")
-
-    @property
-    def updated(self) -> list[RowOutcome]:
-        return self.of("updated")
-
-    @property
-    def unchanged(self) -> list[RowOutcome]:
-        return self.of("unchanged")
-
-    @property
     def rejected(self) -> list[RowOutcome]:
         return self.of("rejected")
 
