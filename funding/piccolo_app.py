@@ -4,6 +4,7 @@ from piccolo.conf.apps import AppConfig
 
 from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
 from funding.organisations.tables import Organisation
+from funding.pledges.tables import FundingRound, Pledge, PledgeCover, PledgeEvent, RoundEvent
 from funding.programme.tables import BudgetLine, BudgetPeriod, Programme
 from funding.settings import ROOT
 
@@ -19,6 +20,11 @@ APP_CONFIG = AppConfig(
         BudgetPeriod,
         BudgetLine,
         Organisation,
+        FundingRound,
+        RoundEvent,
+        Pledge,
+        PledgeCover,
+        PledgeEvent,
     ],
     migration_dependencies=[],
     commands=[],

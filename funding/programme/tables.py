@@ -20,6 +20,7 @@ class Programme(Table):
 class BudgetPeriod(Table):
     """Usually a calendar year."""
 
+    id: Serial
     programme = ForeignKey(references=Programme, index=True, **REQUIRED, **KEPT)
     name = Varchar(length=80, **REQUIRED)
     starts_on = Date(**REQUIRED)
@@ -29,6 +30,7 @@ class BudgetPeriod(Table):
 class BudgetLine(Table):
     """What the period plans to spend on one thing; spending books to `expenses:<code>`."""
 
+    id: Serial
     period = ForeignKey(references=BudgetPeriod, index=True, **REQUIRED, **KEPT)
     code = Varchar(length=60, **REQUIRED)
     name = Varchar(length=200, **REQUIRED)
