@@ -341,6 +341,11 @@ class LedgerService:
         )
         return Head(row["seq"], row["hash"]) if row else Head(0, GENESIS_HASH)
 
+    async def booked(self, idempotency_key: str) -> EntryRecord | None:
+        """The entry booked under `idempotency_key`, if there is one."""
+        row = await JournalEntry.select(JournalEntry.seq).where(JournalEntry.idempotency_key == idempotency_key).first()
+        return await self.entry(row["seq"]) if row else None
+
     async def entry(self, seq: int) -> EntryRecord:
         entries = await self._records("seq = {}", [seq], ascending=True, limit=1)
         if not entries:

@@ -68,6 +68,17 @@ def public_by_default(kind: OrganisationKind) -> bool:
     return kind is not OrganisationKind.individual
 
 
+PROFILE = (
+    Organisation.id,
+    Organisation.kind,
+    Organisation.name,
+    Organisation.cbs_code,
+    Organisation.population,
+    Organisation.is_public,
+    Organisation.is_demo,
+)
+"""What pages and cost-sharing keys need of an organisation: no address, no billing contact."""
+
 DEFAULTS: dict[str, Any] = {"address": "", "postcode": "", "city": "", "billing_email": "", "vat_number": ""}
 
 
@@ -111,6 +122,40 @@ class OrganisationService:
                 return RowOutcome(row.line, "unchanged", row.name, existing["id"])
             await Organisation.update(changes).where(Organisation.id == existing["id"])
             return RowOutcome(row.line, "updated", row.name, existing["id"], tuple(map(str, changes)))
+
+    async def add(self, *, kind: OrganisationKind, name: str, is_demo: bool = False, **details: Any) -> int:
+        """One organisation, as the demo and tests make them (imports go through `import_rows`)."""
+        values = {**DEFAULTS, "is_public": public_by_default(kind), **details}
+        inserted = await Organisation.insert(Organisation(kind=kind.value, name=name, is_demo=is_demo, **values))
+        return inserted[0]["id"]
+
+    async def get(self, organisation_id: int) -> dict | None:
+        return await Organisation.select().where(Organisation.id == organisation_id).first()
+
+    async def get_many(self, ids: Iterable[int]) -> dict[int, dict]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        return {row["id"]: row for row in await Organisation.select().where(Organisation.id.is_in(wanted))}
+
+    async def of_kinds(self, kinds: Iterable[str]) -> list[dict]:
+        """Every organisation of these kinds, by name: who a round asks to contribute."""
+        return (
+            await Organisation.select(*PROFILE).where(Organisation.kind.is_in(list(kinds))).order_by(Organisation.name)
+        )
+
+    async def search(self, text: str, limit: int = 20) -> list[dict]:
+        """Organisations whose name or CBS code contains `text` (case-insensitive), by name."""
+        text = text.strip()[:100]
+        if not text:
+            return []
+        pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        return (
+            await Organisation.select(*PROFILE)
+            .where(Organisation.name.ilike(pattern) | Organisation.cbs_code.ilike(pattern))
+            .order_by(Organisation.name)
+            .limit(limit)
+        )
 
     async def find(self, **identifier: str) -> dict | None:
         """The organisation with one identifier, e.g. `find(cbs_code="GM0363")`."""

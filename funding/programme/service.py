@@ -116,6 +116,20 @@ class ProgrammeService:
         )
         return rows[0]["id"]
 
+    async def period(self, period_id: int) -> dict | None:
+        return await BudgetPeriod.select().where(BudgetPeriod.id == period_id).first()
+
+    async def periods(self) -> list[dict]:
+        return await BudgetPeriod.select().order_by(BudgetPeriod.starts_on)
+
+    async def budget_lines(self, period_id: int) -> list[dict]:
+        """A period's lines in their order: what in-kind help can be given for."""
+        return (
+            await BudgetLine.select(BudgetLine.code, BudgetLine.name, BudgetLine.name_en)
+            .where(BudgetLine.period == period_id)
+            .order_by(BudgetLine.position, BudgetLine.id)
+        )
+
     async def first_programme(self) -> dict | None:
         return await Programme.select().order_by(Programme.id).first()
 

@@ -1,0 +1,1034 @@
+"""Funding rounds and the life of a pledge (DESIGN.md "Pledge life").
+
+Every change to a round's pledges happens in one write transaction holding the round's lock, so
+checks ("is this organisation covered already?", "is the round still open?") and the changes
+they allow cannot interleave with another pledger's; the unique cover per round and
+organisation (migration 0007) says the same in the database. Journal bookings happen in that
+same transaction, under idempotency keys derived from the pledge, so a pledge is booked once
+whatever is retried. Mail goes out after the commit: a mail server that is down never undoes a
+pledge.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+import asyncpg
+from stdnum import iso11649
+from stdnum.iso7064 import mod_97_10
+
+from funding.db import as_date, as_datetime, lock_transaction, write_transaction
+from funding.i18n import _
+from funding.ledger.service import LedgerService, Leg
+from funding.money import Money, total
+from funding.organisations.service import OrganisationService
+from funding.organisations.tables import OrganisationKind
+from funding.pledges.keys import (
+    CostSharingKey,
+    CostSharingKeyError,
+    KeyKind,
+    Member,
+    equal_shares,
+    equal_split_reached,
+    share_history,
+    suggested_share,
+)
+from funding.pledges.tables import (
+    BOOKED_STATUSES,
+    LIVE_STATUSES,
+    ContributionForm,
+    FundingRound,
+    PaymentPreference,
+    Pledge,
+    PledgeCover,
+    PledgeEvent,
+    PledgeSource,
+    PledgeStatus,
+    RoundEvent,
+    RoundModel,
+    RoundStatus,
+)
+from funding.programme.service import ProgrammeService, in_kind_account
+
+if TYPE_CHECKING:
+    from funding.pledges.notices import PledgeNotices
+
+log = logging.getLogger(__name__)
+
+ROUND_LOCK = 30_000_000
+"""Plus the round's id: the PostgreSQL advisory lock that serialises changes to one round."""
+RECEIVABLE, CONTRIBUTIONS, IN_KIND_INCOME = "assets:receivable:pledges", "income:contributions", "income:in-kind"
+ANONYMOUS = "anonieme bijdrager"
+"""How the public journal names a contributor that is not to be named (it is in Dutch, as the journal is)."""
+PUBLIC_BODIES = tuple(kind.value for kind in OrganisationKind if kind not in ("company", "individual"))
+"""Who a round asks to contribute: the fair-share table lists every public body of these kinds."""
+MAX_PLEDGE = Money.euros(1_000_000)
+"""The most one pledge may be unless configured (`FUNDING_MAX_PLEDGE`): more is a typo or a call."""
+MAX_MEMBERS = 500
+MAX_HOURS = 10_000
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+class PledgeError(ValueError):
+    """A pledge or round that breaks a rule; `field` names the form field it is about, if any."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RoundNotFound(PledgeError):
+    pass
+
+
+class PledgeNotFound(PledgeError):
+    pass
+
+
+class RoundNotOpen(PledgeError):
+    pass
+
+
+class AlreadyCovered(PledgeError):
+    """The organisation (or one of an umbrella's members) already has a standing pledge in the
+    round; `organisation_ids` are the ones covered. Its link is never in the message."""
+
+    def __init__(self, message: str, organisation_ids: Sequence[int], field: str | None = "organisation") -> None:
+        super().__init__(message, field)
+        self.organisation_ids = tuple(organisation_ids)
+
+
+class NotChangeable(PledgeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Round:
+    id: int
+    slug: str
+    period_id: int
+    name: str
+    name_en: str
+    description: str
+    target: Money
+    opens_on: date
+    closes_on: date
+    model: RoundModel
+    key: CostSharingKey
+    status: RoundStatus
+    decided_at: datetime | None
+
+    def title(self, locale: str) -> str:
+        return self.name_en if locale == "en" and self.name_en else self.name
+
+    def accepts_pledges(self, today: date) -> bool:
+        return self.status is RoundStatus.open and self.opens_on <= today <= self.closes_on
+
+    @property
+    def is_conditional(self) -> bool:
+        return self.model is RoundModel.all_or_nothing
+
+
+@dataclass(frozen=True)
+class PledgeEventRecord:
+    at: datetime
+    action: str
+    from_status: str
+    to_status: str
+    amount: Money
+    note: str
+
+
+@dataclass(frozen=True)
+class PledgeRecord:
+    id: int
+    round_id: int
+    organisation_id: int
+    organisation_name: str
+    token: str
+    reference: str
+    status: PledgeStatus
+    form: ContributionForm
+    amount: Money
+    paid: Money
+    hours: int | None
+    hourly_rate: Money | None
+    in_kind_description: str
+    budget_line: str
+    payment_preference: PaymentPreference
+    buyer_reference: str
+    contact_name: str
+    contact_email: str
+    publish_name: bool
+    locale: str
+    source: PledgeSource
+    decision_reference: str
+    decision_date: date | None
+    created_at: datetime
+    booked_seq: int | None
+    members: tuple[tuple[int, str], ...] = ()
+    """An umbrella pledge's members (id, name), not counting the umbrella body itself."""
+    history: tuple[PledgeEventRecord, ...] = ()
+
+    @property
+    def is_in_kind(self) -> bool:
+        return self.form is not ContributionForm.cash
+
+    @property
+    def open_amount(self) -> Money:
+        return self.amount - self.paid
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def changeable(self) -> bool:
+        """The pledger may change or cancel it while nothing is paid."""
+        return self.status in (PledgeStatus.conditional, PledgeStatus.due) and not self.paid
+
+    @property
+    def formatted_reference(self) -> str:
+        return iso11649.format(self.reference)
+
+
+@dataclass(frozen=True)
+class NewPledge:
+    """What a pledger (or staff, for a decision) says; checked by `PledgeService.pledge`."""
+
+    organisation_id: int
+    contact_name: str
+    contact_email: str
+    form: ContributionForm = ContributionForm.cash
+    amount: Money | None = None
+    """Cash, or the value of goods; for hours it is hours × rate."""
+    hours: int | None = None
+    hourly_rate: Money | None = None
+    in_kind_description: str = ""
+    budget_line: str = ""
+    payment_preference: PaymentPreference = PaymentPreference.invoice
+    buyer_reference: str = ""
+    publish_name: bool = True
+    locale: str = "nl"
+    members: tuple[int, ...] = ()
+    source: PledgeSource = PledgeSource.form
+    decision_reference: str = ""
+    decision_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A pledger's new amount: cash or a value, or hours (× the pledge's rate)."""
+
+    amount: Money | None = None
+    hours: int | None = None
+
+
+@dataclass(frozen=True)
+class FairShareRow:
+    organisation_id: int | None
+    """None for the aggregated row of contributors that are not named."""
+    name: str
+    kind: str
+    suggested: Money
+    pledged: Money
+    in_kind: Money
+    paid: Money
+    status: str
+    """A pledge status, `covered` (by an umbrella), `none` (not pledged), or `anonymous`."""
+    covered_by: str = ""
+    count: int = 1
+    """How many contributors the row stands for (more than one only for the anonymous row)."""
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    round: Round
+    pledged_conditional: Money
+    pledged_due: Money
+    received: Money
+    in_kind: Money
+    contributors: tuple[str, ...]
+    """The public names of those who pledged, umbrella members included, by name."""
+    anonymous_count: int
+    in_kind_items: tuple[tuple[str, str, Money], ...]
+    """(contributor's public name, budget line code, value) of each standing in-kind pledge."""
+    covered_count: int
+    share_history: tuple[tuple[int, Money], ...] = ()
+    """equal_split: the share each joiner had when n had joined, for n = 1 … now."""
+
+    @property
+    def pledged(self) -> Money:
+        return self.pledged_conditional + self.pledged_due
+
+    @property
+    def percent(self) -> int:
+        """Cash pledged as a whole percentage of the target, at most 100 (for the progress bar)."""
+        return min(100, self.pledged.cents * 100 // self.round.target.cents)
+
+    @property
+    def target_met(self) -> bool:
+        if self.round.key.kind is KeyKind.equal_split:
+            return equal_split_reached(self.round.key, self.round.target, self.covered_count)
+        return self.pledged >= self.round.target
+
+
+@dataclass(frozen=True)
+class KindTotals:
+    kind: str
+    pledges: int
+    pledged: Money
+    in_kind: Money
+    paid: Money
+
+
+@dataclass
+class _Outcome:
+    """What a transaction decided, for the mail sent after it commits."""
+
+    released: list[PledgeRecord] = field(default_factory=list)
+
+
+class PledgeService:
+    def __init__(
+        self,
+        ledger: LedgerService | None = None,
+        organisations: OrganisationService | None = None,
+        programmes: ProgrammeService | None = None,
+        notices: PledgeNotices | None = None,
+        *,
+        max_pledge: Money = MAX_PLEDGE,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.ledger = ledger or LedgerService()
+        self.organisations = organisations or OrganisationService()
+        self.programmes = programmes or ProgrammeService(self.ledger)
+        self.notices = notices
+        self.max_pledge = max_pledge
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def today(self) -> date:
+        return self.clock().date()
+
+    # -- rounds -------------------------------------------------------------------------------
+    async def create_round(
+        self,
+        *,
+        slug: str,
+        period_id: int,
+        name: str,
+        target: Money,
+        opens_on: date,
+        closes_on: date,
+        model: RoundModel,
+        key: CostSharingKey,
+        name_en: str = "",
+        description: str = "",
+    ) -> Round:
+        if not _SLUG.fullmatch(slug):
+            raise PledgeError(_("A slug is 1–80 lower-case letters, digits and hyphens."), "slug")
+        if not name.strip() or len(name) > 200 or len(name_en) > 200:
+            raise PledgeError(_("A round needs a name of at most 200 characters."), "name")
+        if target.cents <= 0:
+            raise PledgeError(_("A round's target must be more than zero."), "target")
+        if closes_on < opens_on:
+            raise PledgeError(_("A round cannot close before it opens."), "closes_on")
+        try:
+            key.validate()
+        except CostSharingKeyError as error:
+            raise PledgeError(str(error), "key") from error
+        if key.kind is KeyKind.equal_split and model is not RoundModel.all_or_nothing:
+            raise PledgeError(
+                _("An equal split is only known when the round closes: it needs the all-or-nothing model."), "key"
+            )
+        if await self.programmes.period(period_id) is None:
+            raise PledgeError(_("There is no such budget period."), "period")
+        for account, label in ((RECEIVABLE, "Toegezegde bijdragen"), (CONTRIBUTIONS, "Bijdragen in geld")):
+            await self.ledger.open_account(account, label)
+        await self.ledger.open_account(IN_KIND_INCOME, "Bijdragen in natura")
+        async with write_transaction():
+            if await FundingRound.exists().where(FundingRound.slug == slug):
+                raise PledgeError(_("There is a round with this slug already."), "slug")
+            rows = await FundingRound.insert(
+                FundingRound(
+                    slug=slug,
+                    period=period_id,
+                    name=name.strip(),
+                    name_en=name_en.strip(),
+                    description=description.strip(),
+                    target_cents=target.cents,
+                    opens_on=opens_on,
+                    closes_on=closes_on,
+                    model=model.value,
+                    cost_sharing_key=key.to_json(),
+                    status=RoundStatus.open.value,
+                    decided_at=None,
+                )
+            )
+            await self._round_event(rows[0]["id"], "", RoundStatus.open, "created")
+        return await self.round(slug)
+
+    async def round(self, slug: str) -> Round:
+        row = await FundingRound.select().where(FundingRound.slug == slug).first()
+        if row is None:
+            raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug})
+        return _round(row)
+
+    async def round_by_id(self, round_id: int) -> Round:
+        row = await FundingRound.select().where(FundingRound.id == round_id).first()
+        if row is None:
+            raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": round_id})
+        return _round(row)
+
+    async def rounds(self) -> list[Round]:
+        """Every round, the latest to close first."""
+        rows = await FundingRound.select().order_by(FundingRound.closes_on, ascending=False).order_by(FundingRound.id)
+        return [_round(row) for row in rows]
+
+    async def round_events(self, round_id: int) -> list[dict]:
+        return await RoundEvent.select().where(RoundEvent.round == round_id).order_by(RoundEvent.id)
+
+    # -- pledging -----------------------------------------------------------------------------
+    async def pledge(self, slug: str, new: NewPledge) -> PledgeRecord:
+        """A new pledge: conditional in an all-or-nothing round, else due (and booked) at once."""
+        fund = await self.round(slug)
+        new = self._checked(fund, new)
+        organisation = await self.organisations.get(new.organisation_id)
+        if organisation is None:
+            raise PledgeError(_("Choose your organisation from the registry."), "organisation")
+        members = await self.organisations.get_many(new.members)
+        if len(members) != len(set(new.members)):
+            raise PledgeError(_("An umbrella pledge can only cover organisations in the registry."), "members")
+        if new.budget_line and new.budget_line not in {
+            line["code"] for line in await self.programmes.budget_lines(fund.period_id)
+        }:
+            raise PledgeError(_("Choose what your contribution in kind is for."), "budget_line")
+        now = self.clock()
+        try:
+            async with write_transaction():
+                await lock_transaction(ROUND_LOCK + fund.id)
+                fund = await self.round(slug)  # as it is now, under the lock
+                if not fund.accepts_pledges(now.date()):
+                    raise self._not_open(fund, now.date())
+                covered = [new.organisation_id, *new.members]
+                taken = await PledgeCover.select(PledgeCover.organisation).where(
+                    (PledgeCover.round == fund.id) & PledgeCover.organisation.is_in(covered)
+                )
+                if taken:
+                    raise _already_covered(new.organisation_id, [row["organisation"] for row in taken])
+                status = PledgeStatus.conditional if fund.is_conditional else PledgeStatus.due
+                amount = new.amount or Money(1)  # equal_split: the share, set just below
+                rows = await Pledge.insert(
+                    Pledge(
+                        round=fund.id,
+                        organisation=new.organisation_id,
+                        token=secrets.token_urlsafe(32),
+                        reference=new_reference(),
+                        status=status.value,
+                        form=new.form.value,
+                        amount_cents=amount.cents,
+                        paid_cents=0,
+                        hours=new.hours,
+                        hourly_rate_cents=new.hourly_rate.cents if new.hourly_rate else None,
+                        in_kind_description=new.in_kind_description,
+                        budget_line=new.budget_line,
+                        payment_preference=new.payment_preference.value,
+                        buyer_reference=new.buyer_reference,
+                        contact_name=new.contact_name,
+                        contact_email=new.contact_email,
+                        publish_name=new.publish_name,
+                        locale=new.locale,
+                        source=new.source.value,
+                        decision_reference=new.decision_reference,
+                        decision_date=new.decision_date,
+                        created_at=now,
+                        booked_seq=None,
+                        booking=0,
+                    )
+                )
+                pledge_id = rows[0]["id"]
+                await PledgeCover.insert(
+                    *[PledgeCover(round=fund.id, organisation=org, pledge=pledge_id, share_cents=0) for org in covered]
+                )
+                if fund.key.kind is KeyKind.equal_split:
+                    await self._recompute_equal_shares(fund)
+                pledged = await self._pledge(pledge_id)
+                action = "recorded" if new.source is PledgeSource.staff else "pledged"
+                await self._event(pledged, action, "", status, note=new.decision_reference)
+                if status is PledgeStatus.due:
+                    pledged = await self._book_due(pledged, fund)
+        except (sqlite3.IntegrityError, asyncpg.UniqueViolationError) as refused:
+            # Only a cover can collide here (the lock and the check above make it rare).
+            raise _already_covered(new.organisation_id, []) from refused
+        pledged = await self.pledge_by_token(pledged.token)
+        if self.notices:
+            await self.notices.confirmed(pledged, fund)
+        return pledged
+
+    def _checked(self, fund: Round, new: NewPledge) -> NewPledge:
+        """The pledge's own rules, before anything is read; amounts come out whole."""
+        name, email = new.contact_name.strip(), new.contact_email.strip()
+        if not name or len(name) > 200:
+            raise PledgeError(_("Enter the name of a contact person (at most 200 characters)."), "contact_name")
+        if not _EMAIL.fullmatch(email) or len(email) > 254:
+            raise PledgeError(_("Enter an e-mail address like name@example.nl."), "contact_email")
+        if len(new.buyer_reference) > 100:
+            raise PledgeError(_("A purchase-order number is at most 100 characters."), "buyer_reference")
+        if len(new.decision_reference) > 200:
+            raise PledgeError(_("A decision reference is at most 200 characters."), "decision_reference")
+        if len(new.members) > MAX_MEMBERS or new.organisation_id in new.members:
+            raise PledgeError(_("An umbrella pledge covers at most 500 other organisations."), "members")
+        new = replace(
+            new,
+            contact_name=name,
+            contact_email=email,
+            buyer_reference=new.buyer_reference.strip(),
+            in_kind_description=new.in_kind_description.strip(),
+            locale=new.locale if new.locale in ("nl", "en") else "nl",
+            members=tuple(dict.fromkeys(new.members)),
+        )
+        if fund.key.kind is KeyKind.equal_split:
+            if new.form is not ContributionForm.cash:
+                raise PledgeError(_("This round shares its target equally: it takes cash pledges only."), "form")
+            return replace(new, amount=None, hours=None, hourly_rate=None, budget_line="")
+        if new.form is ContributionForm.cash:
+            return replace(
+                new, amount=self._checked_amount(new.amount, "amount"), hours=None, hourly_rate=None, budget_line=""
+            )
+        if not new.in_kind_description or len(new.in_kind_description) > 500:
+            raise PledgeError(_("Describe what you give in kind (at most 500 characters)."), "in_kind_description")
+        if not new.budget_line:
+            raise PledgeError(_("Choose what your contribution in kind is for."), "budget_line")
+        if new.form is ContributionForm.hours:
+            if new.hours is None or not 1 <= new.hours <= MAX_HOURS:
+                raise PledgeError(_("Enter a whole number of hours from 1 to 10,000."), "hours")
+            rate = self._checked_amount(new.hourly_rate, "hourly_rate")
+            return replace(new, hourly_rate=rate, amount=self._checked_amount(rate * new.hours, "hours"))
+        return replace(new, amount=self._checked_amount(new.amount, "amount"), hours=None, hourly_rate=None)
+
+    def _checked_amount(self, amount: Money | None, field_name: str) -> Money:
+        if amount is None or amount.cents <= 0:
+            raise PledgeError(_("Enter an amount of more than € 0."), field_name)
+        if amount > self.max_pledge:
+            raise PledgeError(
+                _("One pledge can be at most %(maximum)s; please contact us for more.")
+                % {"maximum": self.max_pledge.format()},
+                field_name,
+            )
+        return amount
+
+    def _not_open(self, fund: Round, today: date) -> RoundNotOpen:
+        if fund.status is RoundStatus.open and today < fund.opens_on:
+            return RoundNotOpen(_("This round opens on %(day)s.") % {"day": fund.opens_on.isoformat()})
+        return RoundNotOpen(_("This round is closed: it no longer takes pledges."))
+
+    async def _recompute_equal_shares(self, fund: Round) -> None:
+        """Share the target among everyone covered now, earliest joiners taking the odd cents;
+        each pledge owes the shares of the organisations it covers. Under the round's lock."""
+        covers = await PledgeCover.select().where(PledgeCover.round == fund.id).order_by(PledgeCover.id)
+        owed: dict[int, int] = {}
+        for cover, share in zip(covers, equal_shares(fund.target, len(covers)), strict=True):
+            if cover["share_cents"] != share.cents:
+                await PledgeCover.update({PledgeCover.share_cents: share.cents}).where(PledgeCover.id == cover["id"])
+            owed[cover["pledge"]] = owed.get(cover["pledge"], 0) + share.cents
+        pledges = await Pledge.select(Pledge.id, Pledge.amount_cents).where(Pledge.id.is_in(list(owed) or [0]))
+        for row in pledges:
+            if row["amount_cents"] != owed[row["id"]]:
+                await Pledge.update({Pledge.amount_cents: owed[row["id"]]}).where(Pledge.id == row["id"])
+
+    # -- the pledger's changes ----------------------------------------------------------------
+    async def change(self, token: str, change: Change, *, note: str = "") -> PledgeRecord:
+        """A new amount while nothing is paid; a booked pledge is reversed and booked again."""
+        pledge = await self.pledge_by_token(token)
+        fund = await self.round_by_id(pledge.round_id)
+        if fund.key.kind is KeyKind.equal_split:
+            raise NotChangeable(_("In this round the amount is your equal share: it cannot be changed."), "amount")
+        if pledge.form is ContributionForm.hours:
+            if change.hours is None or not 1 <= change.hours <= MAX_HOURS:
+                raise PledgeError(_("Enter a whole number of hours from 1 to 10,000."), "hours")
+            assert pledge.hourly_rate is not None
+            amount = self._checked_amount(pledge.hourly_rate * change.hours, "hours")
+        else:
+            amount = self._checked_amount(change.amount, "amount")
+        async with write_transaction():
+            await lock_transaction(ROUND_LOCK + fund.id)
+            pledge = await self._pledge(pledge.id)
+            if not pledge.changeable:
+                raise NotChangeable(_("This pledge can no longer be changed."))
+            if amount == pledge.amount and change.hours == pledge.hours:
+                return await self.pledge_by_token(token)
+            if pledge.status is not PledgeStatus.conditional and not fund.accepts_pledges(self.today()):
+                raise NotChangeable(_("The round has closed: please contact us to change this pledge."))
+            if pledge.booked_seq is not None:
+                await self._unbook(pledge, "bedrag gewijzigd")
+            await Pledge.update({Pledge.amount_cents: amount.cents, Pledge.hours: change.hours}).where(
+                Pledge.id == pledge.id
+            )
+            changed = await self._pledge(pledge.id)
+            await self._event(changed, "amount_changed", pledge.status, pledge.status, note=note)
+            if pledge.booked_seq is not None:
+                await self._book_due(changed, fund)
+        return await self.pledge_by_token(token)
+
+    async def cancel(self, token: str, *, reason: str, by_staff: bool = False) -> PledgeRecord:
+        """Withdraw a pledge while nothing is paid; a booked one is reversed in the journal."""
+        reason = reason.strip()[:500]
+        pledge = await self.pledge_by_token(token)
+        fund = await self.round_by_id(pledge.round_id)
+        async with write_transaction():
+            await lock_transaction(ROUND_LOCK + fund.id)
+            pledge = await self._pledge(pledge.id)
+            if pledge.status is PledgeStatus.cancelled:
+                return await self.pledge_by_token(token)
+            if not pledge.changeable and not (by_staff and pledge.is_live and not pledge.paid):
+                raise NotChangeable(_("This pledge can no longer be cancelled."))
+            if pledge.booked_seq is not None:
+                await self._unbook(pledge, "toezegging ingetrokken")
+            await self._end(pledge, PledgeStatus.cancelled, "cancelled", reason)
+            if fund.key.kind is KeyKind.equal_split and fund.status is RoundStatus.open:
+                await self._recompute_equal_shares(fund)
+        return await self.pledge_by_token(token)
+
+    async def resend_link(self, slug: str, organisation_id: int) -> bool:
+        """Mail the standing pledge's link to the contact on record (never to who asks)."""
+        fund = await self.round(slug)
+        cover = (
+            await PledgeCover.select(PledgeCover.pledge)
+            .where((PledgeCover.round == fund.id) & (PledgeCover.organisation == organisation_id))
+            .first()
+        )
+        if cover is None:
+            return False
+        pledge = await self._pledge(cover["pledge"])
+        if self.notices:
+            await self.notices.again(await self.pledge_by_token(pledge.token), fund)
+        return True
+
+    # -- deciding rounds ----------------------------------------------------------------------
+    async def close_round(self, slug: str, *, reason: str) -> Round:
+        """Decide a round now: an all-or-nothing round that met its target turns its conditional
+        pledges due (booked), one that missed releases them and tells their pledgers; a
+        keep-it-all round just stops taking pledges. A decided round stays as it was."""
+        fund = await self.round(slug)
+        outcome = _Outcome()
+        now = self.clock()
+        async with write_transaction():
+            await lock_transaction(ROUND_LOCK + fund.id)
+            fund = await self.round(slug)
+            if fund.status is not RoundStatus.open:
+                return fund
+            if not fund.is_conditional:
+                decided = RoundStatus.closed
+            else:
+                summary = await self.summary(fund.slug)
+                decided = RoundStatus.succeeded if summary.target_met else RoundStatus.failed
+            await FundingRound.update({FundingRound.status: decided.value, FundingRound.decided_at: now}).where(
+                FundingRound.id == fund.id
+            )
+            await self._round_event(fund.id, fund.status, decided, reason)
+            fund = await self.round(slug)
+            conditional = await Pledge.select(Pledge.id).where(
+                (Pledge.round == fund.id) & (Pledge.status == PledgeStatus.conditional.value)
+            )
+            for row in conditional:
+                pledge = await self._pledge(row["id"])
+                if decided is RoundStatus.succeeded:
+                    await Pledge.update({Pledge.status: PledgeStatus.due.value}).where(Pledge.id == pledge.id)
+                    await self._event(pledge, "became_due", pledge.status, PledgeStatus.due, note=reason)
+                    await self._book_due(replace(pledge, status=PledgeStatus.due), fund)
+                else:
+                    await self._end(pledge, PledgeStatus.released, "released", reason)
+                    outcome.released.append(pledge)
+        if self.notices:
+            for pledge in outcome.released:
+                await self.notices.released(await self.pledge_by_token(pledge.token), fund)
+        return fund
+
+    async def close_due_rounds(self) -> list[Round]:
+        """Decide every open round whose close date has passed (`funding rounds close`)."""
+        today = self.today()
+        due = [fund for fund in await self.rounds() if fund.status is RoundStatus.open and fund.closes_on < today]
+        return [await self.close_round(fund.slug, reason="close date passed") for fund in due]
+
+    # -- money received -----------------------------------------------------------------------
+    async def receive(
+        self,
+        pledge_id: int,
+        amount: Money,
+        *,
+        occurred_on: date,
+        kind: str,
+        account: str,
+        reference: str | None,
+        idempotency_key: str,
+    ) -> PledgeRecord:
+        """Money received for a booked pledge (a bank transfer, a Mollie payment): booked
+        `Dr account / Cr receivable` once under `idempotency_key`, and the pledge becomes
+        partially paid or paid from the sum received."""
+        if amount.cents <= 0:
+            raise PledgeError(_("Enter an amount of more than € 0."), "amount")
+        async with write_transaction():
+            pledge = await self._pledge(pledge_id)
+            await lock_transaction(ROUND_LOCK + pledge.round_id)
+            pledge = await self._pledge(pledge_id)
+            if pledge.status not in BOOKED_STATUSES or pledge.is_in_kind:
+                raise PledgeError(_("Only a due cash pledge can be paid."))
+            already = await self.ledger.booked(idempotency_key)
+            entry = await self.ledger.append(
+                kind=kind,
+                description=f"Bijdrage ontvangen: {await self._public_name(pledge)}",
+                occurred_on=occurred_on,
+                legs=[Leg(account, amount), Leg(RECEIVABLE, -amount)],
+                reference=reference,
+                idempotency_key=idempotency_key,
+            )
+            if already:
+                return await self.pledge_by_token(pledge.token)
+            paid = pledge.paid + amount
+            status = PledgeStatus.paid if paid >= pledge.amount else PledgeStatus.partially_paid
+            await Pledge.update({Pledge.paid_cents: paid.cents, Pledge.status: status.value}).where(
+                Pledge.id == pledge.id
+            )
+            await self._event(pledge, "payment_received", pledge.status, status, amount=amount, note=f"#{entry.seq}")
+        return await self.pledge_by_token(pledge.token)
+
+    # -- reading ------------------------------------------------------------------------------
+    async def pledge_by_token(self, token: str) -> PledgeRecord:
+        row = await Pledge.select().where(Pledge.token == token).first() if token else None
+        if row is None:
+            raise PledgeNotFound(_("There is no pledge at this address."))
+        pledge = _pledge(row, await self._names([row["organisation"]]))
+        covers = await PledgeCover.select(PledgeCover.organisation).where(PledgeCover.pledge == pledge.id)
+        member_ids = [c["organisation"] for c in covers if c["organisation"] != pledge.organisation_id]
+        if not covers:  # ended: its covers are gone, the history says whom it covered
+            member_ids = []
+        names = await self._names(member_ids)
+        events = await PledgeEvent.select().where(PledgeEvent.pledge == pledge.id).order_by(PledgeEvent.id)
+        return replace(
+            pledge,
+            members=tuple((org, names[org]) for org in member_ids),
+            history=tuple(
+                PledgeEventRecord(
+                    at=as_datetime(e["at"]),
+                    action=e["action"],
+                    from_status=e["from_status"],
+                    to_status=e["to_status"],
+                    amount=Money(e["amount_cents"]),
+                    note=e["note"],
+                )
+                for e in events
+            ),
+        )
+
+    async def pledges(self, round_id: int) -> list[PledgeRecord]:
+        rows = await Pledge.select().where(Pledge.round == round_id).order_by(Pledge.id)
+        names = await self._names(row["organisation"] for row in rows)
+        return [_pledge(row, names) for row in rows]
+
+    async def summary(self, slug: str) -> RoundSummary:
+        fund = await self.round(slug)
+        pledges = [p for p in await self.pledges(fund.id) if p.is_live]
+        organisations = await self.organisations.get_many(p.organisation_id for p in pledges)
+        covers = await PledgeCover.select(PledgeCover.organisation, PledgeCover.pledge).where(
+            PledgeCover.round == fund.id
+        )
+        members = await self.organisations.get_many(c["organisation"] for c in covers)
+        by_pledge = {p.id: p for p in pledges}
+        named: set[str] = set()
+        anonymous = 0
+        for cover in covers:
+            pledge = by_pledge[cover["pledge"]]
+            org = members[cover["organisation"]]
+            if is_named(org, pledge.publish_name):
+                named.add(org["name"])
+            else:
+                anonymous += 1
+        cash = [p for p in pledges if not p.is_in_kind]
+        return RoundSummary(
+            round=fund,
+            pledged_conditional=total(p.amount for p in cash if p.status is PledgeStatus.conditional),
+            pledged_due=total(p.amount for p in cash if p.status in BOOKED_STATUSES),
+            received=total(p.paid for p in cash),
+            in_kind=total(p.amount for p in pledges if p.is_in_kind),
+            contributors=tuple(sorted(named, key=str.casefold)),
+            anonymous_count=anonymous,
+            in_kind_items=tuple(
+                (public_name(organisations[p.organisation_id], p.publish_name), p.budget_line, p.amount)
+                for p in pledges
+                if p.is_in_kind
+            ),
+            covered_count=len(covers),
+            share_history=tuple(share_history(fund.target, len(covers)))
+            if fund.key.kind is KeyKind.equal_split
+            else (),
+        )
+
+    async def suggested(self, fund: Round, organisation: dict) -> Money:
+        """What the round's key asks of `organisation` now (equal_split: its share if it joins)."""
+        joined = await PledgeCover.count().where(PledgeCover.round == fund.id)
+        cover = (
+            await PledgeCover.select(PledgeCover.share_cents)
+            .where((PledgeCover.round == fund.id) & (PledgeCover.organisation == organisation["id"]))
+            .first()
+        )
+        if cover is not None and fund.key.kind is KeyKind.equal_split:
+            return Money(cover["share_cents"])
+        return suggested_share(fund.key, _member(organisation), target=fund.target, joined=joined)
+
+    async def fair_share(self, slug: str) -> list[FairShareRow]:
+        """Suggested against pledged against paid, per public body of the round's kinds and per
+        named contributor; those not to be named are one aggregated row at the end."""
+        fund = await self.round(slug)
+        pledges = {p.id: p for p in await self.pledges(fund.id) if p.is_live}
+        covers = await PledgeCover.select().where(PledgeCover.round == fund.id).order_by(PledgeCover.id)
+        asked = {org["id"]: org for org in await self.organisations.of_kinds(PUBLIC_BODIES)}
+        others = await self.organisations.get_many(c["organisation"] for c in covers if c["organisation"] not in asked)
+        everyone = {**asked, **others}
+        joined = len(covers)
+        next_share = equal_shares(fund.target, joined + 1)[0]
+        cover_of = {c["organisation"]: c for c in covers}
+        rows: list[FairShareRow] = []
+        hidden: list[FairShareRow] = []
+        for org_id, org in everyone.items():
+            cover = cover_of.get(org_id)
+            if fund.key.kind is KeyKind.equal_split:
+                suggested = Money(cover["share_cents"]) if cover else next_share
+            else:
+                suggested = suggested_share(fund.key, _member(org), target=fund.target, joined=joined)
+            if cover is None:
+                if is_named(org, True):
+                    zero = Money.zero()
+                    rows.append(FairShareRow(org_id, org["name"], org["kind"], suggested, zero, zero, zero, "none"))
+                continue
+            pledge = pledges[cover["pledge"]]
+            own = pledge.organisation_id == org_id
+            row = FairShareRow(
+                organisation_id=org_id,
+                name=org["name"],
+                kind=org["kind"],
+                suggested=suggested,
+                pledged=pledge.amount if own and not pledge.is_in_kind else Money.zero(),
+                in_kind=pledge.amount if own and pledge.is_in_kind else Money.zero(),
+                paid=pledge.paid if own else Money.zero(),
+                status=pledge.status.value if own else "covered",
+                covered_by="" if own else public_name(everyone[pledge.organisation_id], pledge.publish_name),
+            )
+            (rows if is_named(org, pledge.publish_name) else hidden).append(row)
+        rows.sort(key=lambda r: r.name.casefold())
+        if hidden:
+            rows.append(
+                FairShareRow(
+                    organisation_id=None,
+                    name=ANONYMOUS,
+                    kind="",
+                    suggested=total(r.suggested for r in hidden),
+                    pledged=total(r.pledged for r in hidden),
+                    in_kind=total(r.in_kind for r in hidden),
+                    paid=total(r.paid for r in hidden),
+                    status="anonymous",
+                    count=len(hidden),
+                )
+            )
+        return rows
+
+    async def totals_by_kind(self, slug: str | None = None) -> list[KindTotals]:
+        """Pledged, in kind and paid per organisation kind, of one round or all of them."""
+        query = Pledge.select(Pledge.organisation, Pledge.form, Pledge.amount_cents, Pledge.paid_cents).where(
+            Pledge.status.is_in([s.value for s in LIVE_STATUSES])
+        )
+        if slug is not None:
+            query = query.where(Pledge.round == (await self.round(slug)).id)
+        rows = await query
+        organisations = await self.organisations.get_many(row["organisation"] for row in rows)
+        sums: dict[str, list[int]] = {}
+        for row in rows:
+            found = sums.setdefault(organisations[row["organisation"]]["kind"], [0, 0, 0, 0])
+            found[0] += 1
+            found[1 if row["form"] == ContributionForm.cash.value else 2] += row["amount_cents"]
+            found[3] += row["paid_cents"]
+        return [
+            KindTotals(kind, n, Money(cash), Money(in_kind), Money(paid))
+            for kind, (n, cash, in_kind, paid) in sorted(sums.items())
+        ]
+
+    # -- inside a transaction -----------------------------------------------------------------
+    async def _pledge(self, pledge_id: int) -> PledgeRecord:
+        row = await Pledge.select().where(Pledge.id == pledge_id).first()
+        if row is None:
+            raise PledgeNotFound(_("There is no pledge at this address."))
+        return _pledge(row, await self._names([row["organisation"]]))
+
+    async def _names(self, ids: Iterable[int]) -> dict[int, str]:
+        return {org_id: org["name"] for org_id, org in (await self.organisations.get_many(ids)).items()}
+
+    async def _public_name(self, pledge: PledgeRecord) -> str:
+        organisation = await self.organisations.get(pledge.organisation_id)
+        assert organisation is not None
+        return public_name(organisation, pledge.publish_name)
+
+    async def _book_due(self, pledge: PledgeRecord, fund: Round) -> PledgeRecord:
+        """Book a pledge that became due; its key holds how often it was booked, so a retry
+        finds the same entry and an amount change books anew."""
+        name = await self._public_name(pledge)
+        if pledge.is_in_kind:
+            legs = [Leg(in_kind_account(pledge.budget_line), pledge.amount), Leg(IN_KIND_INCOME, -pledge.amount)]
+            description = f"Bijdrage in natura toegezegd ({fund.name}, {pledge.budget_line}): {name}"
+        else:
+            legs = [Leg(RECEIVABLE, pledge.amount), Leg(CONTRIBUTIONS, -pledge.amount)]
+            description = f"Bijdrage toegezegd ({fund.name}): {name}"
+        booking = await Pledge.select(Pledge.booking).where(Pledge.id == pledge.id).first()
+        assert booking is not None
+        entry = await self.ledger.append(
+            kind="pledge_due",
+            description=description,
+            occurred_on=min(self.today(), fund.closes_on) if fund.is_conditional else self.today(),
+            legs=legs,
+            reference=pledge.reference,
+            idempotency_key=f"pledge:{pledge.id}:due:{booking['booking'] + 1}",
+        )
+        await Pledge.update({Pledge.booked_seq: entry.seq, Pledge.booking: booking["booking"] + 1}).where(
+            Pledge.id == pledge.id
+        )
+        return replace(pledge, booked_seq=entry.seq)
+
+    async def _unbook(self, pledge: PledgeRecord, why: str) -> None:
+        """Reverse the pledge's booking; the reason is public, so it is ours, not the pledger's."""
+        assert pledge.booked_seq is not None
+        await self.ledger.reverse(
+            pledge.booked_seq,
+            reason=f"{why} ({pledge.reference})",
+            occurred_on=self.today(),
+            idempotency_key=f"pledge:{pledge.id}:reversal:{pledge.booked_seq}",
+        )
+        await Pledge.update({Pledge.booked_seq: None}).where(Pledge.id == pledge.id)
+
+    async def _end(self, pledge: PledgeRecord, status: PledgeStatus, action: str, note: str) -> None:
+        """Cancelled or released: the pledge frees the organisations it covered."""
+        await Pledge.update({Pledge.status: status.value}).where(Pledge.id == pledge.id)
+        await PledgeCover.delete().where(PledgeCover.pledge == pledge.id)
+        await self._event(pledge, action, pledge.status, status, note=note)
+
+    async def _event(
+        self,
+        pledge: PledgeRecord,
+        action: str,
+        from_status: str,
+        to_status: str,
+        *,
+        amount: Money | None = None,
+        note: str = "",
+    ) -> None:
+        current = await Pledge.select(Pledge.amount_cents).where(Pledge.id == pledge.id).first()
+        assert current is not None
+        await PledgeEvent.insert(
+            PledgeEvent(
+                pledge=pledge.id,
+                at=self.clock(),
+                action=action,
+                from_status=str(from_status),
+                to_status=str(to_status),
+                amount_cents=amount.cents if amount is not None else current["amount_cents"],
+                note=note,
+            )
+        )
+
+    async def _round_event(self, round_id: int, from_status: str, to_status: str, reason: str) -> None:
+        await RoundEvent.insert(
+            RoundEvent(
+                round=round_id, at=self.clock(), from_status=str(from_status), to_status=str(to_status), reason=reason
+            )
+        )
+
+
+def new_reference() -> str:
+    """An ISO 11649 creditor reference, `RF` + check digits + 16 random digits: banks carry it in
+    structured remittance information, and reconciliation finds the pledge by it."""
+    body = f"{secrets.randbelow(10**16):016d}"
+    reference = f"RF{mod_97_10.calc_check_digits(body + 'RF')}{body}"
+    return iso11649.validate(reference)
+
+
+def is_named(organisation: dict, publish_name: bool) -> bool:
+    """Whether public pages and the journal may name it: a public organisation that agreed to be
+    named, and never a private person."""
+    return bool(organisation["is_public"]) and publish_name and organisation["kind"] != OrganisationKind.individual
+
+
+def public_name(organisation: dict, publish_name: bool) -> str:
+    return organisation["name"] if is_named(organisation, publish_name) else ANONYMOUS
+
+
+def _already_covered(organisation_id: int, taken: list[int]) -> AlreadyCovered:
+    if not taken or organisation_id in taken:
+        return AlreadyCovered(
+            _(
+                "Your organisation has already pledged to this round (or is covered by an umbrella pledge). "
+                "We can send the link to that pledge to the contact address we have."
+            ),
+            taken or [organisation_id],
+        )
+    return AlreadyCovered(
+        _("Some of these members are covered by a pledge already: remove them from this umbrella pledge."),
+        taken,
+        "members",
+    )
+
+
+def _member(organisation: dict) -> Member:
+    return Member(organisation_id=organisation["id"], kind=organisation["kind"], population=organisation["population"])
+
+
+def _round(row: dict) -> Round:
+    return Round(
+        id=row["id"],
+        slug=row["slug"],
+        period_id=row["period"],
+        name=row["name"],
+        name_en=row["name_en"],
+        description=row["description"],
+        target=Money(row["target_cents"]),
+        opens_on=as_date(row["opens_on"]),
+        closes_on=as_date(row["closes_on"]),
+        model=RoundModel(row["model"]),
+        key=CostSharingKey.from_json(row["cost_sharing_key"]),
+        status=RoundStatus(row["status"]),
+        decided_at=as_datetime(row["decided_at"]) if row["decided_at"] else None,
+    )
+
+
+def _pledge(row: dict, names: dict[int, str]) -> PledgeRecord:
+    return PledgeRecord(
+        id=row["id"],
+        round_id=row["round"],
+        organisation_id=row["organisation"],
+        organisation_name=names.get(row["organisation"], ""),
+        token=row["token"],
+        reference=row["reference"],
+        status=PledgeStatus(row["status"]),
+        form=ContributionForm(row["form"]),
+        amount=Money(row["amount_cents"]),
+        paid=Money(row["paid_cents"]),
+        hours=row["hours"],
+        hourly_rate=Money(row["hourly_rate_cents"]) if row["hourly_rate_cents"] is not None else None,
+        in_kind_description=row["in_kind_description"],
+        budget_line=row["budget_line"],
+        payment_preference=PaymentPreference(row["payment_preference"]),
+        buyer_reference=row["buyer_reference"],
+        contact_name=row["contact_name"],
+        contact_email=row["contact_email"],
+        publish_name=bool(row["publish_name"]),
+        locale=row["locale"],
+        source=PledgeSource(row["source"]),
+        decision_reference=row["decision_reference"],
+        decision_date=as_date(row["decision_date"]) if row["decision_date"] else None,
+        created_at=as_datetime(row["created_at"]),
+        booked_seq=row["booked_seq"],
+    )

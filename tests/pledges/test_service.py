@@ -1,0 +1,347 @@
+"""The life of a pledge through the service, on the backend under test."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from funding.ledger.service import LedgerService
+from funding.money import Money
+from funding.pledges.keys import CostSharingKey, KeyKind
+from funding.pledges.service import (
+    ANONYMOUS,
+    AlreadyCovered,
+    Change,
+    NewPledge,
+    NotChangeable,
+    PledgeError,
+    PledgeService,
+    RoundNotOpen,
+)
+from funding.pledges.tables import ContributionForm, PledgeStatus, RoundModel, RoundStatus
+from tests.pledges.conftest import EQUAL, cash, make_round
+
+
+async def balances(ledger: LedgerService) -> dict[str, int]:
+    return {name: money.cents for name, money in (await ledger.balances()).items() if money}
+
+
+class RecordingNotices:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def confirmed(self, pledge, fund) -> None:
+        self.sent.append(("confirmed", pledge.contact_email))
+
+    async def released(self, pledge, fund) -> None:
+        self.sent.append(("released", pledge.contact_email))
+
+    async def again(self, pledge, fund) -> None:
+        self.sent.append(("again", pledge.contact_email))
+
+
+async def test_a_keep_it_all_pledge_is_due_and_booked_once_naming_the_organisation_not_the_person(
+    pledges, ledger, year, orgs
+):
+    await make_round(pledges, year)
+    pledge = await pledges.pledge("2026", cash(orgs["amsterdam"], 1000, contact_name="Els de Vries"))
+    assert pledge.status is PledgeStatus.due
+    assert pledge.reference.startswith("RF") and len(pledge.token) >= 40
+    assert await balances(ledger) == {"assets:receivable:pledges": 100_000, "income:contributions": -100_000}
+    entry = await ledger.entry(pledge.booked_seq)
+    assert entry.kind == "pledge_due" and "Gemeente Amsterdam" in entry.description
+    assert "Els" not in entry.description and "example.nl" not in entry.description
+    assert entry.reference == pledge.reference
+    assert [event.action for event in pledge.history] == ["pledged"]
+    assert (await ledger.verify()).ok
+
+
+async def test_an_all_or_nothing_round_that_meets_its_target_turns_its_pledges_due_at_the_close(
+    pledges, ledger, year, orgs, clock
+):
+    await make_round(pledges, year, model=RoundModel.all_or_nothing, target=2_000)
+    first = await pledges.pledge("2026", cash(orgs["amsterdam"], 1500))
+    second = await pledges.pledge("2026", cash(orgs["utrecht"], 500))
+    assert first.status is PledgeStatus.conditional and first.booked_seq is None
+    assert await balances(ledger) == {}, "conditional pledges are shown, not booked"
+    summary = await pledges.summary("2026")
+    assert summary.pledged_conditional == Money.euros(2_000) and summary.target_met
+
+    clock.set(date(2026, 7, 1))
+    assert [r.slug for r in await pledges.close_due_rounds()] == ["2026"]
+    fund = await pledges.round("2026")
+    assert fund.status is RoundStatus.succeeded and fund.decided_at is not None
+    for pledge in (first, second):
+        after = await pledges.pledge_by_token(pledge.token)
+        assert after.status is PledgeStatus.due
+        assert [e.action for e in after.history] == ["pledged", "became_due"]
+        assert (await ledger.entry(after.booked_seq)).occurred_on == date(2026, 6, 30)
+    assert await balances(ledger) == {"assets:receivable:pledges": 200_000, "income:contributions": -200_000}
+    assert [(e["from_status"], e["to_status"]) for e in await pledges.round_events(fund.id)] == [
+        ("", "open"),
+        ("open", "succeeded"),
+    ]
+    # Deciding again changes nothing.
+    assert (await pledges.close_round("2026", reason="again")).status is RoundStatus.succeeded
+    assert len(await ledger.entries_after(0)) == 2
+
+
+async def test_an_all_or_nothing_round_that_misses_releases_its_pledges_and_tells_the_pledgers(
+    ledger, year, orgs, clock
+):
+    notices = RecordingNotices()
+    pledges = PledgeService(ledger, notices=notices, clock=clock)
+    await make_round(pledges, year, model=RoundModel.all_or_nothing, target=50_000)
+    pledge = await pledges.pledge("2026", cash(orgs["amsterdam"], 1500, contact_email="a@example.nl"))
+    fund = await pledges.close_round("2026", reason="closed early by staff")
+    assert fund.status is RoundStatus.failed
+    released = await pledges.pledge_by_token(pledge.token)
+    assert released.status is PledgeStatus.released
+    assert released.history[-1].note == "closed early by staff"
+    assert notices.sent == [("confirmed", "a@example.nl"), ("released", "a@example.nl")]
+    assert await balances(ledger) == {}
+    with pytest.raises(RoundNotOpen):
+        await pledges.pledge("2026", cash(orgs["utrecht"]))
+
+
+async def test_a_second_pledge_for_the_same_organisation_is_refused_without_its_link(pledges, year, orgs):
+    await make_round(pledges, year)
+    first = await pledges.pledge("2026", cash(orgs["amsterdam"]))
+    with pytest.raises(AlreadyCovered) as refused:
+        await pledges.pledge("2026", cash(orgs["amsterdam"], 2000, contact_email="other@example.nl"))
+    assert first.token not in str(refused.value) and first.reference not in str(refused.value)
+    assert refused.value.field == "organisation"
+    # Cancelled, the organisation may pledge again.
+    await pledges.cancel(first.token, reason="wrong amount")
+    again = await pledges.pledge("2026", cash(orgs["amsterdam"], 2000))
+    assert again.status is PledgeStatus.due
+
+
+async def test_the_link_is_sent_again_only_to_the_contact_on_record(ledger, year, orgs, clock):
+    notices = RecordingNotices()
+    pledges = PledgeService(ledger, notices=notices, clock=clock)
+    await make_round(pledges, year)
+    await pledges.pledge("2026", cash(orgs["amsterdam"], contact_email="on-record@example.nl"))
+    assert await pledges.resend_link("2026", orgs["amsterdam"])
+    assert not await pledges.resend_link("2026", orgs["utrecht"])
+    assert notices.sent[-1] == ("again", "on-record@example.nl")
+
+
+async def test_a_round_takes_pledges_only_between_its_dates(pledges, year, orgs, clock):
+    await make_round(pledges, year, opens_on=date(2026, 4, 1), closes_on=date(2026, 4, 30))
+    with pytest.raises(RoundNotOpen, match="opens on 2026-04-01"):
+        await pledges.pledge("2026", cash(orgs["amsterdam"]))
+    clock.set(date(2026, 5, 1))
+    with pytest.raises(RoundNotOpen, match="closed"):
+        await pledges.pledge("2026", cash(orgs["amsterdam"]))
+    clock.set(date(2026, 4, 30))
+    assert (await pledges.pledge("2026", cash(orgs["amsterdam"]))).status is PledgeStatus.due
+
+
+async def test_in_kind_hours_and_goods_book_to_the_budget_lines_in_kind_accounts(pledges, ledger, year, orgs):
+    await make_round(pledges, year)
+    hours = await pledges.pledge(
+        "2026",
+        NewPledge(
+            organisation_id=orgs["utrecht_p"],
+            contact_name="Piet",
+            contact_email="piet@example.nl",
+            form=ContributionForm.hours,
+            hours=40,
+            hourly_rate=Money.euros(80),
+            in_kind_description="40 uur eindredactie",
+            budget_line="magazine",
+        ),
+    )
+    goods = await pledges.pledge(
+        "2026",
+        NewPledge(
+            organisation_id=orgs["utrecht"],
+            contact_name="Anna",
+            contact_email="anna@example.nl",
+            form=ContributionForm.goods,
+            amount=Money.euros("1800.00"),
+            in_kind_description="zaal en catering",
+            budget_line="events",
+        ),
+    )
+    assert hours.amount == Money.euros(3_200) and goods.amount == Money.euros(1_800)
+    assert await balances(ledger) == {
+        "expenses:in-kind:magazine": 320_000,
+        "expenses:in-kind:events": 180_000,
+        "income:in-kind": -500_000,
+    }
+    summary = await pledges.summary("2026")
+    assert summary.in_kind == Money.euros(5_000) and summary.pledged == Money.zero()
+    assert {item[1] for item in summary.in_kind_items} == {"magazine", "events"}
+    with pytest.raises(PledgeError) as refused:
+        await pledges.pledge(
+            "2026",
+            NewPledge(
+                organisation_id=orgs["vlieland"],
+                contact_name="X",
+                contact_email="x@example.nl",
+                form=ContributionForm.goods,
+                amount=Money.euros(10),
+                in_kind_description="koffie",
+                budget_line="no-such-line",
+            ),
+        )
+    assert refused.value.field == "budget_line"
+
+
+async def test_an_umbrella_pledge_covers_its_members_who_cannot_be_asked_twice(pledges, year, orgs):
+    await make_round(pledges, year)
+    umbrella = await pledges.pledge(
+        "2026", cash(orgs["vng"], 3000, members=(orgs["vlieland"], orgs["utrecht"]))
+    )
+    assert {name for _, name in umbrella.members} == {"Gemeente Vlieland", "Gemeente Utrecht"}
+    with pytest.raises(AlreadyCovered) as refused:
+        await pledges.pledge("2026", cash(orgs["utrecht"]))
+    assert refused.value.organisation_ids == (orgs["utrecht"],)
+    with pytest.raises(AlreadyCovered) as overlapping:
+        await pledges.pledge("2026", cash(orgs["bzk"], members=(orgs["vlieland"],)))
+    assert overlapping.value.field == "members"
+    rows = {row.name: row for row in await pledges.fair_share("2026")}
+    assert rows["Gemeente Utrecht"].status == "covered"
+    assert rows["Gemeente Utrecht"].covered_by == "Vereniging van Nederlandse Gemeenten"
+    assert rows["Vereniging van Nederlandse Gemeenten"].pledged == Money.euros(3000)
+    assert rows["Gemeente Amsterdam"].status == "none"
+
+
+async def test_changing_a_due_pledge_reverses_and_books_again_and_cancelling_reverses_it(pledges, ledger, year, orgs):
+    await make_round(pledges, year)
+    pledge = await pledges.pledge("2026", cash(orgs["amsterdam"], 1000))
+    changed = await pledges.change(pledge.token, Change(amount=Money.euros(1500)))
+    assert changed.amount == Money.euros(1500) and changed.booked_seq != pledge.booked_seq
+    assert await balances(ledger) == {"assets:receivable:pledges": 150_000, "income:contributions": -150_000}
+    cancelled = await pledges.cancel(changed.token, reason="raad besloot anders")
+    assert cancelled.status is PledgeStatus.cancelled and cancelled.booked_seq is None
+    assert await balances(ledger) == {}
+    kinds = [entry.kind for entry in await ledger.entries_after(0)]
+    assert kinds == ["pledge_due", "reversal", "pledge_due", "reversal"]
+    assert [e.action for e in cancelled.history] == ["pledged", "amount_changed", "cancelled"]
+    assert cancelled.history[1].amount == Money.euros(1500)
+    reversal = (await ledger.entries_after(0))[-1]
+    assert "raad" not in reversal.description, "the pledger's words stay out of the public journal"
+    with pytest.raises(NotChangeable):
+        await pledges.change(cancelled.token, Change(amount=Money.euros(10)))
+    assert (await ledger.verify()).ok
+
+
+async def test_a_paid_pledge_cannot_be_changed_or_cancelled(pledges, ledger, year, orgs):
+    await make_round(pledges, year)
+    pledge = await pledges.pledge("2026", cash(orgs["amsterdam"], 1000))
+    part = await pledges.receive(
+        pledge.id,
+        Money.euros(400),
+        occurred_on=date(2026, 3, 1),
+        kind="bank_transfer",
+        account="assets:bank",
+        reference="bank:1",
+        idempotency_key="bank-line:1",
+    )
+    again = await pledges.receive(
+        pledge.id,
+        Money.euros(400),
+        occurred_on=date(2026, 3, 1),
+        kind="bank_transfer",
+        account="assets:bank",
+        reference="bank:1",
+        idempotency_key="bank-line:1",
+    )
+    assert part.status is PledgeStatus.partially_paid and again.paid == Money.euros(400)
+    for attempt in (pledges.change(pledge.token, Change(amount=Money.euros(5))), pledges.cancel(pledge.token, reason="x")):
+        with pytest.raises(NotChangeable):
+            await attempt
+    paid = await pledges.receive(
+        pledge.id,
+        Money.euros(600),
+        occurred_on=date(2026, 3, 2),
+        kind="bank_transfer",
+        account="assets:bank",
+        reference="bank:2",
+        idempotency_key="bank-line:2",
+    )
+    assert paid.status is PledgeStatus.paid and paid.open_amount == Money.zero()
+    assert await balances(ledger) == {"assets:bank": 100_000, "income:contributions": -100_000}
+
+
+async def test_equal_split_shares_are_recomputed_as_organisations_join_and_leave(pledges, year, orgs, clock):
+    await make_round(pledges, year, model=RoundModel.all_or_nothing, key=EQUAL, target=200_000)
+    joined = []
+    for name in ("amsterdam", "utrecht", "vlieland"):
+        joined.append(await pledges.pledge("2026", cash(orgs[name])))
+    amounts = [(await pledges.pledge_by_token(p.token)).amount for p in joined]
+    assert amounts == [Money.euros("66666.67"), Money.euros("66666.67"), Money.euros("66666.66")]
+    summary = await pledges.summary("2026")
+    assert summary.pledged == Money.euros(200_000)
+    assert [share for _, share in summary.share_history] == [
+        Money.euros(200_000),
+        Money.euros(100_000),
+        Money.euros("66666.67"),
+    ]
+    await pledges.cancel(joined[0].token, reason="x")
+    assert [(await pledges.pledge_by_token(p.token)).amount for p in joined[1:]] == [Money.euros(100_000)] * 2
+    with pytest.raises(NotChangeable):
+        await pledges.change(joined[1].token, Change(amount=Money.euros(5)))
+    clock.set(date(2026, 7, 1))
+    await pledges.close_due_rounds()
+    assert (await pledges.round("2026")).status is RoundStatus.succeeded
+
+
+async def test_an_equal_split_with_a_cap_fails_when_too_few_join(pledges, ledger, year, orgs):
+    key = CostSharingKey(kind=KeyKind.equal_split, cap_cents=Money.euros(60_000).cents)
+    await make_round(pledges, year, model=RoundModel.all_or_nothing, key=key, target=200_000)
+    for name in ("amsterdam", "utrecht", "vlieland"):
+        await pledges.pledge("2026", cash(orgs[name]))
+    assert not (await pledges.summary("2026")).target_met, "three shares of 66,666.67 exceed the cap"
+    assert (await pledges.close_round("2026", reason="staff")).status is RoundStatus.failed
+    assert await balances(ledger) == {}
+
+
+async def test_equal_split_needs_the_all_or_nothing_model(pledges, year):
+    with pytest.raises(PledgeError, match="all-or-nothing"):
+        await make_round(pledges, year, key=EQUAL)
+
+
+async def test_the_fair_share_table_names_public_bodies_and_aggregates_the_rest(pledges, year, orgs):
+    await make_round(pledges, year)
+    await pledges.pledge("2026", cash(orgs["amsterdam"], 1200))
+    await pledges.pledge("2026", cash(orgs["utrecht"], 800, publish_name=False))
+    await pledges.pledge("2026", cash(orgs["jan"], 50, publish_name=True))
+    rows = await pledges.fair_share("2026")
+    names = [row.name for row in rows]
+    assert "Jan Jansen" not in names and "Gemeente Utrecht" not in names
+    assert rows[-1].name == ANONYMOUS and rows[-1].count == 2 and rows[-1].pledged == Money.euros(850)
+    amsterdam = next(row for row in rows if row.name == "Gemeente Amsterdam")
+    assert (amsterdam.suggested, amsterdam.pledged, amsterdam.status) == (Money.euros(1000), Money.euros(1200), "due")
+    summary = await pledges.summary("2026")
+    assert summary.contributors == ("Gemeente Amsterdam",) and summary.anonymous_count == 2
+    journal = " ".join(e.description for e in await pledges.ledger.entries_after(0))
+    assert "Jan Jansen" not in journal and ANONYMOUS in journal
+    kinds = {t.kind: t for t in await pledges.totals_by_kind("2026")}
+    assert kinds["gemeente"].pledges == 2 and kinds["gemeente"].pledged == Money.euros(2000)
+    assert kinds["individual"].pledged == Money.euros(50)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"amount": Money.zero()}, "amount"),
+        ({"amount": Money.euros(1_000_001)}, "amount"),
+        ({"contact_email": "not-an-address"}, "contact_email"),
+        ({"contact_email": "a@b.nl\nBcc: x@y.nl"}, "contact_email"),
+        ({"contact_name": "  "}, "contact_name"),
+        ({"buyer_reference": "x" * 101}, "buyer_reference"),
+    ],
+)
+async def test_bad_pledges_name_their_field_and_change_nothing(pledges, ledger, year, orgs, change, field):
+    await make_round(pledges, year)
+    fields = {"contact_name": "Els", "contact_email": "els@example.nl", "amount": Money.euros(10), **change}
+    with pytest.raises(PledgeError) as refused:
+        await pledges.pledge("2026", NewPledge(organisation_id=orgs["amsterdam"], **fields))
+    assert refused.value.field == field
+    assert await pledges.pledges((await pledges.round("2026")).id) == []
+    assert await ledger.entries_after(0) == []
