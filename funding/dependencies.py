@@ -4,7 +4,12 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from funding.ledger.service import LedgerService
+from funding.mail import Mailer
+from funding.money import Money
+from funding.pledges.notices import PledgeNotices
+from funding.pledges.service import PledgeService
 from funding.programme.service import ProgrammeService
+from funding.settings import Settings
 
 
 def provide_ledger() -> LedgerService:
@@ -13,6 +18,18 @@ def provide_ledger() -> LedgerService:
 
 def provide_programmes(ledger: NamedDependency[LedgerService]) -> ProgrammeService:
     return ProgrammeService(ledger)
+
+
+def pledge_service(settings: Settings, ledger: LedgerService | None = None) -> PledgeService:
+    """The pledge service as the app and the command line use it: mail through `settings`."""
+    notices = PledgeNotices(
+        Mailer(settings), base_url=settings.base_url, bank_name=settings.bank_name, bank_iban=settings.bank_iban
+    )
+    return PledgeService(ledger, notices=notices, max_pledge=Money.euros(settings.max_pledge_euros))
+
+
+def provide_pledges(state: State, ledger: NamedDependency[LedgerService]) -> PledgeService:
+    return pledge_service(state.settings, ledger)
 
 
 async def provide_programme(state: State, programmes: NamedDependency[ProgrammeService]) -> dict | None:
@@ -25,4 +42,5 @@ SERVICES = {
     "ledger": Provide(provide_ledger, sync_to_thread=False),
     "programmes": Provide(provide_programmes, sync_to_thread=False),
     "programme": Provide(provide_programme),
+    "pledges": Provide(provide_pledges, sync_to_thread=False),
 }
