@@ -24,6 +24,7 @@ from litestar.types import ExceptionHandlersMap
 
 from funding import i18n
 from funding.ledger.service import AlreadyReversed, EntryNotFound, IdempotencyConflict, LedgerError
+from funding.pledges.service import PledgeError, PledgeNotFound, RoundNotFound
 from funding.web.locale import choose as choose_locale
 from funding.web.security import security_headers
 
@@ -74,8 +75,10 @@ def wants_json(request: Request) -> bool:
 
 
 def _status_and_detail(exc: Exception) -> tuple[int, str, object]:
-    if isinstance(exc, EntryNotFound):
+    if isinstance(exc, (EntryNotFound, RoundNotFound, PledgeNotFound)):
         return 404, str(exc), None
+    if isinstance(exc, PledgeError):  # one a form did not catch: its field's message, as a 400
+        return HTTP_400_BAD_REQUEST, str(exc), None
     if isinstance(exc, (IdempotencyConflict, AlreadyReversed)):
         return 409, str(exc), None
     if isinstance(exc, LedgerError):
