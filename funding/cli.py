@@ -1,9 +1,10 @@
-"""The `funding` command: serve, migrate, verify, export, import-organisations."""
+"""The `funding` command: serve, migrate, verify, export, import-organisations, rounds, pledges."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 
 import click
@@ -219,3 +220,133 @@ def _report(result: Verification, where: str) -> None:
     for problem in result.other_problems:
         click.echo(f"BROKEN: {problem} ({where})", err=True)
     sys.exit(1)
+
+
+@main.group()
+def rounds() -> None:
+    """Funding rounds."""
+
+
+@rounds.command(name="close")
+@click.argument("slug", required=False)
+@click.option("--reason", default="", help="Why, for the round's history (default: the close date, or this command).")
+def close_rounds(slug: str | None, reason: str) -> None:
+    """Decide the round SLUG now, or every open round whose close date has passed.
+
+    An all-or-nothing round that met its target turns its pledges due (booked in the journal);
+    one that missed releases them and mails their pledgers; a keep-it-all round stops taking
+    pledges. A round decided before stays as it was."""
+    from funding.dependencies import pledge_service
+    from funding.pledges.service import RoundNotFound
+
+    settings = Settings.from_env()
+    _bind(settings)
+    service = pledge_service(settings)
+
+    async def close() -> list:
+        if slug is None:
+            return await service.close_due_rounds()
+        return [await service.close_round(slug, reason=reason or "closed with `funding rounds close`")]
+
+    try:
+        decided = asyncio.run(close())
+    except RoundNotFound as missing:
+        raise click.ClickException(str(missing)) from missing
+    if not decided:
+        click.echo("no open round is past its close date")
+    for fund in decided:
+        click.echo(f"{fund.slug}: {fund.status.value}")
+
+
+@main.group()
+def pledges() -> None:
+    """Pledges."""
+
+
+@pledges.command(name="record")
+@click.option("--organisation", "identifier", required=True, help="CBS code (GM0363), OIN or KvK number.")
+@click.option("--round", "slug", required=True, help="The round's slug.")
+@click.option("--amount", required=True, help="Euros: 25000, 25000.50 or 25.000,50.")
+@click.option("--decision-ref", required=True, help="The council or board decision, e.g. 'raadsbesluit 2026-14'.")
+@click.option("--decision-date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD.")
+@click.option("--contact-name", default="", help="Default: the organisation's name.")
+@click.option("--contact-email", default="", help="Default: the organisation's billing address.")
+@click.option("--buyer-reference", default="", help="Purchase-order number or buyer reference for the invoice.")
+@click.option("--members", default="", help="Umbrella pledge: the covered members' identifiers, comma-separated.")
+@click.option("--anonymous", is_flag=True, help="Do not name the organisation on public pages.")
+def record_pledge(
+    identifier: str,
+    slug: str,
+    amount: str,
+    decision_ref: str,
+    decision_date,
+    contact_name: str,
+    contact_email: str,
+    buyer_reference: str,
+    members: str,
+    anonymous: bool,
+) -> None:
+    """Record a pledge an organisation committed to by a decision, with the life of any other."""
+    from funding.dependencies import pledge_service
+    from funding.money import MoneyError
+    from funding.pledges.service import NewPledge, PledgeError
+    from funding.pledges.tables import PledgeSource
+
+    settings = Settings.from_env()
+    _bind(settings)
+    service = pledge_service(settings)
+    try:
+        euros = _typed_euros(amount)
+    except MoneyError as bad:
+        raise click.BadParameter(str(bad), param_hint="--amount") from bad
+
+    async def record():
+        organisation = await _organisation(service.organisations, identifier)
+        covered = [await _organisation(service.organisations, code) for code in members.split(",") if code.strip()]
+        return await service.pledge(
+            slug,
+            NewPledge(
+                organisation_id=organisation["id"],
+                contact_name=contact_name or organisation["name"],
+                contact_email=contact_email or organisation["billing_email"],
+                amount=euros,
+                buyer_reference=buyer_reference,
+                publish_name=not anonymous,
+                members=tuple(member["id"] for member in covered),
+                source=PledgeSource.staff,
+                decision_reference=decision_ref,
+                decision_date=decision_date.date(),
+            ),
+        )
+
+    try:
+        pledge = asyncio.run(record())
+    except PledgeError as refused:
+        hint = f" (--{refused.field.replace('_', '-')})" if refused.field else ""
+        raise click.ClickException(f"{refused}{hint}") from refused
+    click.echo(
+        f"recorded {pledge.formatted_reference}: {pledge.organisation_name}, {pledge.amount}, {pledge.status.value}"
+    )
+    click.echo(f"the pledge's page: {settings.base_url}/pledges/{pledge.token}")
+
+
+_PLAIN_EUROS = re.compile(r"\d+(\.\d{1,2})?")
+
+
+def _typed_euros(text: str):
+    """`25000` and `25000.50` as written; anything else as Dutch (`25.000,50`), so `1.000` is a thousand."""
+    from funding.money import Money
+
+    text = text.strip()
+    return Money.euros(text) if _PLAIN_EUROS.fullmatch(text) else Money.parse(text, "nl")
+
+
+async def _organisation(registry, identifier: str) -> dict:
+    from funding.pledges.service import PledgeError
+
+    identifier = identifier.strip().upper()
+    column = "cbs_code" if identifier.startswith("GM") else {20: "oin", 8: "kvk"}.get(len(identifier))
+    found = await registry.find(**{column: identifier}) if column and identifier.isalnum() else None
+    if found is None:
+        raise PledgeError(f"no organisation in the registry has the identifier {identifier!r}", "organisation")
+    return found

@@ -193,9 +193,7 @@ async def test_in_kind_hours_and_goods_book_to_the_budget_lines_in_kind_accounts
 
 async def test_an_umbrella_pledge_covers_its_members_who_cannot_be_asked_twice(pledges, year, orgs):
     await make_round(pledges, year)
-    umbrella = await pledges.pledge(
-        "2026", cash(orgs["vng"], 3000, members=(orgs["vlieland"], orgs["utrecht"]))
-    )
+    umbrella = await pledges.pledge("2026", cash(orgs["vng"], 3000, members=(orgs["vlieland"], orgs["utrecht"])))
     assert {name for _, name in umbrella.members} == {"Gemeente Vlieland", "Gemeente Utrecht"}
     with pytest.raises(AlreadyCovered) as refused:
         await pledges.pledge("2026", cash(orgs["utrecht"]))
@@ -252,7 +250,10 @@ async def test_a_paid_pledge_cannot_be_changed_or_cancelled(pledges, ledger, yea
         idempotency_key="bank-line:1",
     )
     assert part.status is PledgeStatus.partially_paid and again.paid == Money.euros(400)
-    for attempt in (pledges.change(pledge.token, Change(amount=Money.euros(5))), pledges.cancel(pledge.token, reason="x")):
+    for attempt in (
+        pledges.change(pledge.token, Change(amount=Money.euros(5))),
+        pledges.cancel(pledge.token, reason="x"),
+    ):
         with pytest.raises(NotChangeable):
             await attempt
     paid = await pledges.receive(
