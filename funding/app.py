@@ -14,8 +14,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from funding import db
 from funding.api.controllers import HealthController, LedgerApiController, TotalsApiController
-from funding.dependencies import SERVICES
+from funding.dependencies import SERVICES, pledge_service
 from funding.logs import app_logging_config
+from funding.pledges.closing import round_closer
 from funding.public.controllers import PublicController
 from funding.settings import Settings
 from funding.staff.api import StaffApiController
@@ -65,7 +66,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies=SERVICES,
         request_class=Request,
-        lifespan=[database, data_version.lifespan],
+        lifespan=[
+            database,
+            data_version.lifespan,
+            round_closer(lambda: pledge_service(settings), settings.round_closing_interval),
+        ],
         middleware=[
             SecurityHeadersMiddleware(https=settings.secure_cookies),
             LocaleMiddleware(secure_cookies=settings.secure_cookies),

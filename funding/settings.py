@@ -46,6 +46,9 @@ class Settings:
     """Serve public pages from the response cache; off renders every request (the benchmark)."""
     response_cache_bytes: int = 32 * 2**20
     """The most the response cache holds per process (pages and keys), least recently used out first."""
+    round_closing_interval: int = 0
+    """Seconds between the app's checks for rounds past their close date; 0: never (then
+    `funding rounds close` does it). `from_env` makes it hourly unless FUNDING_CLOSE_ROUNDS_EVERY says."""
     max_pledge_euros: int = 1_000_000
     """The most one pledge may be; larger commitments are recorded by staff in parts, or configured."""
     bank_name: str = "Stichting Kennisnetwerk (demo)"
@@ -73,6 +76,7 @@ class Settings:
             database_pool_size=int(environ.get("DATABASE_POOL_SIZE", "10")),
             response_cache=environ.get("FUNDING_RESPONSE_CACHE", "on").lower() not in OFF,
             response_cache_bytes=int(environ.get("FUNDING_RESPONSE_CACHE_BYTES") or cls.response_cache_bytes),
+            round_closing_interval=int(environ.get("FUNDING_CLOSE_ROUNDS_EVERY") or 3600),
             max_pledge_euros=int(environ.get("FUNDING_MAX_PLEDGE") or cls.max_pledge_euros),
             bank_name=environ.get("FUNDING_BANK_NAME") or cls.bank_name,
             bank_iban=environ.get("FUNDING_BANK_IBAN") or cls.bank_iban,
