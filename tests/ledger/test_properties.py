@@ -62,6 +62,7 @@ from funding.ledger.service import (
 )
 from funding.money import Money
 from tests.conftest import DATABASES
+from tests.pledges.machine import PledgeRules
 
 settings.register_profile(
     "ledger-machine",
@@ -190,6 +191,8 @@ class ModelEntry:
     reference: str | None
     idempotency_key: str | None = None
     reverses: int | None = None
+    managed: bool = False
+    """Booked by a domain service (a pledge), which alone may reverse it."""
 
 
 @dataclass
@@ -227,7 +230,7 @@ class LedgerModel:
 
     def reversible(self) -> list[int]:
         """Seqs of ordinary entries not reversed yet."""
-        return [e.seq for e in self.entries if e.reverses is None and e.seq not in self.reversed_by]
+        return [e.seq for e in self.entries if e.reverses is None and e.seq not in self.reversed_by and not e.managed]
 
     def keyed(self) -> list[int]:
         """Seqs of entries booked with an idempotency key."""
@@ -605,8 +608,12 @@ class LedgerMachine(RuleBasedStateMachine):
         assert result.checked == result.head_seq == self.model.head_seq
 
 
+class LedgerWithPledgesMachine(PledgeRules, LedgerMachine):
+    """The journal's own rules and the pledge service's together (tests/pledges/machine.py)."""
+
+
 def test_ledger_properties_hold_after_every_step():
-    run_state_machine_as_test(LedgerMachine, settings=MACHINE_SETTINGS)
+    run_state_machine_as_test(LedgerWithPledgesMachine, settings=MACHINE_SETTINGS)
 
 
 @pytest.mark.parametrize(
