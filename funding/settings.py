@@ -32,8 +32,12 @@ class Settings:
     mollie_api_key: str = field(default="", repr=False)
     mollie_api_endpoint: str = ""
     """Empty means Mollie's own; the local stand-in's URL in demo and tests."""
-    smtp_url: str = ""
-    """Unset: mail goes to the outbox folder and the log."""
+    smtp_url: str = field(default="", repr=False)
+    """`smtp://[user:password@]host[:port][?starttls=1]` or `smtps://…`; unset: mail goes to the outbox folder."""
+    outbox_dir: str = "outbox"
+    """Where mail is written as `.eml` files while no `smtp_url` is set."""
+    mail_from: str = "funding <noreply@localhost>"
+    """The From header of every message the app sends."""
     staff_api_token: str = field(default="", repr=False)
     """Bearer token for the staff JSON API; unset disables that API."""
     database_pool_size: int = 10
@@ -58,6 +62,8 @@ class Settings:
             mollie_api_key=environ.get("MOLLIE_API_KEY", ""),
             mollie_api_endpoint=environ.get("MOLLIE_API_ENDPOINT", ""),
             smtp_url=environ.get("SMTP_URL", ""),
+            outbox_dir=environ.get("FUNDING_OUTBOX") or cls.outbox_dir,
+            mail_from=environ.get("FUNDING_MAIL_FROM") or cls.mail_from,
             staff_api_token=environ.get("FUNDING_STAFF_API_TOKEN", ""),
             database_pool_size=int(environ.get("DATABASE_POOL_SIZE", "10")),
             response_cache=environ.get("FUNDING_RESPONSE_CACHE", "on").lower() not in OFF,
