@@ -20,6 +20,7 @@ from funding.pledges.closing import round_closer
 from funding.public.controllers import PublicController
 from funding.settings import Settings
 from funding.staff.api import StaffApiController
+from funding.web import ratelimit
 from funding.web.cache import DataVersion, Memo, ResponseStore, cache_key, cacheable
 from funding.web.errors import EXCEPTION_HANDLERS
 from funding.web.head import HeadAsGet
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[
             SecurityHeadersMiddleware(https=settings.secure_cookies),
             LocaleMiddleware(secure_cookies=settings.secure_cookies),
+            ratelimit.rate_limit_config(settings).middleware,
         ],
         template_config=template_config(),
         csrf_config=CSRFConfig(
@@ -86,7 +88,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         response_cache_config=ResponseCacheConfig(
             key_builder=cache_key, default_expiration=300, cache_response_filter=cacheable
         ),
-        stores={"response_cache": ResponseStore(max_bytes=settings.response_cache_bytes)},
+        stores={
+            "response_cache": ResponseStore(max_bytes=settings.response_cache_bytes),
+            **ratelimit.stores(settings),
+        },
         openapi_config=OpenAPIConfig(
             title="funding",
             version="1",

@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -52,7 +52,7 @@ class SmtpServer:
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     tls: bool = False
     """`smtps://`: TLS from the first byte (usually port 465)."""
     starttls: bool = False

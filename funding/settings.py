@@ -38,6 +38,12 @@ class Settings:
     """Where mail is written as `.eml` files while no `smtp_url` is set."""
     mail_from: str = "funding <noreply@localhost>"
     """The From header of every message the app sends."""
+    redis_url: str = field(default="", repr=False)
+    """Shared state between app processes (the rate limits); unset: each process counts alone."""
+    redis_namespace: str = "funding"
+    """Prefix of this deployment's Redis keys, so several can share one Redis."""
+    rate_limit_per_minute: int = 20
+    """Unsafe requests (POST, PUT, PATCH, DELETE) one client may make per minute."""
     staff_api_token: str = field(default="", repr=False)
     """Bearer token for the staff JSON API; unset disables that API."""
     database_pool_size: int = 10
@@ -72,6 +78,9 @@ class Settings:
             smtp_url=environ.get("SMTP_URL", ""),
             outbox_dir=environ.get("FUNDING_OUTBOX") or cls.outbox_dir,
             mail_from=environ.get("FUNDING_MAIL_FROM") or cls.mail_from,
+            redis_url=environ.get("REDIS_URL", ""),
+            redis_namespace=environ.get("FUNDING_REDIS_NAMESPACE") or cls.redis_namespace,
+            rate_limit_per_minute=int(environ.get("FUNDING_RATE_LIMIT") or cls.rate_limit_per_minute),
             staff_api_token=environ.get("FUNDING_STAFF_API_TOKEN", ""),
             database_pool_size=int(environ.get("DATABASE_POOL_SIZE", "10")),
             response_cache=environ.get("FUNDING_RESPONSE_CACHE", "on").lower() not in OFF,

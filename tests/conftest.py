@@ -19,6 +19,8 @@ DATABASES = TestDatabases(os.environ.get("DATABASE_URL"))
 os.environ["DATABASE_URL"] = DATABASES.template_url
 os.environ.setdefault("FUNDING_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.pop("MOLLIE_API_KEY", None)
+REDIS_URL = os.environ.pop("REDIS_URL", "") or "redis://127.0.0.1:6379/0"
+"""For the tests that share counts through Redis; every other app in the tests counts in memory."""
 ON_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 """`CI` set (as CI services do): a test that cannot run for want of a tool fails, never skips."""
 NEEDS_POSTGRES = "needs PostgreSQL: run with DATABASE_URL=postgresql://… (skipped on SQLite)"

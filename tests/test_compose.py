@@ -23,8 +23,8 @@ def variables_the_app_reads() -> set[str]:
     return set(re.findall(r'environ\.get\("([A-Z_]+)"', source))
 
 
-def test_app_postgres_and_mail_services_exist():
-    assert {"app", "postgres", "mail"} <= set(COMPOSE["services"])
+def test_app_postgres_mail_and_redis_services_exist():
+    assert {"app", "postgres", "mail", "redis"} <= set(COMPOSE["services"])
 
 
 def test_app_gets_every_variable_it_reads():
@@ -34,11 +34,12 @@ def test_app_gets_every_variable_it_reads():
     assert expected <= set(environment), expected - set(environment)
 
 
-def test_app_talks_to_the_compose_postgres_and_mail_catcher():
+def test_app_talks_to_the_compose_postgres_mail_catcher_and_redis():
     app = COMPOSE["services"]["app"]
     postgres = COMPOSE["services"]["postgres"]["environment"]
     assert app["environment"]["DATABASE_URL"].endswith(f"@postgres:5432/{postgres['POSTGRES_DB']}")
     assert app["environment"]["SMTP_URL"] == "smtp://mail:1025"
+    assert app["environment"]["REDIS_URL"] == "redis://redis:6379/0"  # the workers share the rate limits
     assert "funding serve" in " ".join(app["command"])
 
 

@@ -21,12 +21,16 @@ from funding.settings import ROOT
 from tests.browser import conftest as browser_conftest
 
 NO_BROWSER = {"FUNDING_CHROMIUM": "/nonexistent"}
+NO_REDIS = "redis://127.0.0.1:9/0"
+REDIS_TEST = "tests/web/test_rate_limit.py::test_with_redis_two_processes_share_one_count"
 BROWSER_TESTS = ["tests/browser/test_walk.py", "tests/browser/test_accessibility.py", "tests/browser/test_forms.py"]
 RUNS = {
     "no browser": ({}, [*BROWSER_TESTS, "tests/unit/test_money.py"]),
     "no browser on CI": ({"CI": "true"}, BROWSER_TESTS),
     "SQLite on CI": ({"CI": "true"}, ["tests/ledger/test_concurrency.py"]),
     "no PostgreSQL server": ({"DATABASE_URL": "postgresql://postgres@127.0.0.1:9/postgres"}, ["tests/unit"]),
+    "no Redis": ({"REDIS_URL": NO_REDIS}, [REDIS_TEST]),
+    "no Redis on CI": ({"REDIS_URL": NO_REDIS, "CI": "true"}, [REDIS_TEST]),
 }
 QUICK = ["-q", "-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:faker", "-p", "no:hypothesispytest"]
 
@@ -81,6 +85,19 @@ def test_a_postgresql_url_without_a_server_fails_with_one_clear_line(runs):
     assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.stdout + run.stderr
     assert "DATABASE_URL names PostgreSQL at 127.0.0.1:9/postgres, which cannot be used" in run.stderr
     assert "INTERNALERROR" not in run.stdout + run.stderr
+
+
+def test_without_redis_the_shared_rate_limit_test_skips_and_says_where_it_looked(runs):
+    run = runs["no Redis"]
+    assert run.returncode == 0, run.stdout + run.stderr
+    [line] = skip_lines(run.stdout)
+    assert f"needs Redis at {NO_REDIS} (set REDIS_URL)" in line
+
+
+def test_on_ci_a_missing_redis_fails_the_run(runs):
+    run = runs["no Redis on CI"]
+    assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout + run.stderr
+    assert f"needs Redis at {NO_REDIS} (set REDIS_URL)" in run.stdout and not skip_lines(run.stdout)
 
 
 def test_without_debian_chromium_playwrights_own_build_is_looked_for(monkeypatch):

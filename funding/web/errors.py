@@ -17,6 +17,7 @@ from litestar.openapi import ResponseSpec
 from litestar.response import Template
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
+    HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
@@ -107,6 +108,8 @@ def handle_error(request: Request, exc: Exception) -> Response:
         **(getattr(exc, "headers", None) or {}),
         **({"retry-after": "1"} if status == HTTP_503_SERVICE_UNAVAILABLE else {}),
     }
+    if status == HTTP_429_TOO_MANY_REQUESTS and "RateLimit-Reset" in headers:
+        headers["retry-after"] = headers["RateLimit-Reset"]  # the seconds left of the rate limit's minute
     if wants_json(request):
         body: dict = {"status_code": status, "detail": detail}
         if extra:

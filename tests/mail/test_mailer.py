@@ -195,6 +195,7 @@ async def test_an_outbox_that_cannot_be_written_is_a_mail_error(tmp_path):
 )
 def test_the_smtp_url_says_where_and_how(url, server):
     assert SmtpServer.from_url(url) == server
+    assert "p:w" not in repr(SmtpServer.from_url(url)), "no password in logs or tracebacks"
 
 
 @pytest.mark.parametrize("url", ["mail.example:25", "http://mail.example", "smtp://", "smtps://h?starttls=1"])
