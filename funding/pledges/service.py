@@ -25,7 +25,7 @@ from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
 from funding.db import as_date, as_datetime, lock_transaction, write_transaction
-from funding.i18n import _
+from funding.i18n import _, format_day
 from funding.ledger.service import LedgerService, Leg
 from funding.money import Money, total
 from funding.organisations.service import OrganisationService
@@ -527,7 +527,7 @@ class PledgeService:
 
     def _not_open(self, fund: Round, today: date) -> RoundNotOpen:
         if fund.status is RoundStatus.open and today < fund.opens_on:
-            return RoundNotOpen(_("This round opens on %(day)s.") % {"day": fund.opens_on.isoformat()})
+            return RoundNotOpen(_("This round opens on %(day)s.") % {"day": format_day(fund.opens_on)})
         return RoundNotOpen(_("This round is closed: it no longer takes pledges."))
 
     async def _recompute_equal_shares(self, fund: Round) -> None:

@@ -48,7 +48,7 @@ async def test_a_decision_is_recorded_as_a_due_pledge_with_its_reference_and_mai
     assert email.message_from_bytes(mail.read_bytes())["To"] == "financien@amsterdam.example"
 
     again = run(database, tmp_path, *args)
-    assert again.returncode == 1 and "already pledged" in again.stderr
+    assert again.returncode == 1 and "al een toezegging" in again.stderr
     assert len(await service.pledges((await service.round("2026")).id)) == 1
 
 
