@@ -30,7 +30,7 @@ from datetime import time as clock
 import asyncpg
 
 from funding import db
-from funding.demo import ACCOUNTS, BUDGET_LINES, CONTRIBUTORS
+from funding.demo import ACCOUNTS, BUDGET_LINES, CONTRIBUTIONS
 from funding.ledger.chain import entry_hash, format_recorded_at
 from funding.ledger.service import APPEND_LOCK, LedgerService
 from funding.money import Money
@@ -169,7 +169,7 @@ class _Books:
         self.start, self.days, self.size, self.made = start, (end - start).days + 1, size, 0
         self.month_totals: dict[tuple[int, date], int] = defaultdict(int)
         self.lines = [code for code, *_ in BUDGET_LINES]
-        self.contributors = [name for name, *_ in CONTRIBUTORS]
+        self.contributors = [contribution.name for contribution in CONTRIBUTIONS]
 
     def batch(self, count: int) -> tuple[list[tuple], list[tuple]]:
         """`count` more entries as COPY records for journal_entry and posting."""
