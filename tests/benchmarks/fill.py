@@ -34,6 +34,11 @@ from funding.demo import ACCOUNTS, BUDGET_LINES, CONTRIBUTIONS
 from funding.ledger.chain import entry_hash, format_recorded_at
 from funding.ledger.service import APPEND_LOCK, LedgerService
 from funding.money import Money
+from funding.organisations.service import OrganisationService
+from funding.organisations.tables import OrganisationKind
+from funding.pledges.keys import CostSharingKey, KeyKind
+from funding.pledges.service import NewPledge, PledgeService
+from funding.pledges.tables import ContributionForm, RoundModel
 from funding.programme.service import ProgrammeService, expense_account, in_kind_account
 
 BATCH = 50_000
@@ -80,7 +85,8 @@ async def fill(database_url: str, size: int, *, today: date | None = None, seed:
     first_year = today.year - YEARS + 1
     db.bind(db.engine_for_url(database_url))
     await db.migrate()
-    await _programme(first_year, today.year)
+    period = await _programme(first_year, today.year)
+    await fill_round(period, today)
     connection = await asyncpg.connect(dsn=database_url)
     try:
         # The app's append lock (held for the whole fill): no entry can slip in between ours.
@@ -128,7 +134,55 @@ async def fill(database_url: str, size: int, *, today: date | None = None, seed:
     return FillReport(size, postings, book.seq, book.prev_hash, time.monotonic() - started)
 
 
-async def _programme(first_year: int, last_year: int) -> None:
+ROUND_SLUG = "bench"
+
+
+async def fill_round(period_id: int, today: date, seed: int = 2012) -> None:
+    """The latest period's round: a registry of 400 public bodies and an open all-or-nothing
+    round (per capita, floor and cap) they all pledged to through `PledgeService`: one in ten not
+    to be named, one in twenty in kind. Conditional pledges are not booked, so the journal the
+    benchmark fills is unchanged."""
+    rng = random.Random(seed)
+    registry = OrganisationService()
+    pledges = PledgeService()
+    fund = await pledges.create_round(
+        slug=ROUND_SLUG,
+        period_id=period_id,
+        name="Bijdragen (benchmark)",
+        target=Money.euros(2_000_000),
+        opens_on=today - timedelta(days=30),
+        closes_on=today + timedelta(days=30),
+        model=RoundModel.all_or_nothing,
+        key=CostSharingKey(kind=KeyKind.per_capita, rate="0.05", floor_cents=50_000, cap_cents=2_500_000),
+    )
+    kinds = [OrganisationKind.gemeente] * 342 + [OrganisationKind.provincie] * 12 + [OrganisationKind.waterschap] * 21
+    kinds += [OrganisationKind.ministerie] * 12 + [OrganisationKind.other_public] * 13
+    for n, kind in enumerate(kinds, start=1):
+        population = rng.randint(900, 900_000) if kind is OrganisationKind.gemeente else None
+        organisation = await registry.add(
+            kind=kind,
+            name=f"{kind.value.replace('_', ' ').title()} {n:03d}",
+            cbs_code=f"GM{n:04d}" if kind is OrganisationKind.gemeente else None,
+            population=population,
+        )
+        suggested = await pledges.suggested(fund, {"id": organisation, "kind": kind.value, "population": population})
+        in_kind = n % 20 == 0
+        await pledges.pledge(
+            ROUND_SLUG,
+            NewPledge(
+                organisation_id=organisation,
+                contact_name="Benchmark",
+                contact_email=f"bench{n}@example.org",
+                form=ContributionForm.goods if in_kind else ContributionForm.cash,
+                amount=suggested,
+                in_kind_description="zaalhuur" if in_kind else "",
+                budget_line="events" if in_kind else "",
+                publish_name=n % 10 != 0,
+            ),
+        )
+
+
+async def _programme(first_year: int, last_year: int) -> int:
     """The chart of accounts and a programme with the demo's budget lines for every year."""
     programmes = ProgrammeService(LedgerService())
     for name, label in ACCOUNTS.items():
@@ -147,6 +201,7 @@ async def _programme(first_year: int, last_year: int) -> None:
             await programmes.add_budget_line(
                 period, code=code, name=name, name_en=name_en, amount=Money.euros(euros), position=position
             )
+    return period
 
 
 class _Books:

@@ -1,4 +1,5 @@
-"""Do the public ledger pages stay fast as the journal grows? (issue #2)
+"""Do the public ledger pages stay fast as the journal grows (issue #2), and round pages with a
+full registry (issue #8)?
 
 Run it (PostgreSQL and wrk needed; not part of `pytest`, which skips `tests/benchmarks/`)::
 
@@ -20,6 +21,9 @@ turn, each right after a run of `/health` on the same server, `--rounds` times o
 /                                              the programme overview (cached, and uncached)
 /api/v1/ledger                                 first page of the API, oldest first (cached, and uncached)
 /api/v1/ledger?after=<size-1000>&limit=100     a page deep in the API (cached, and uncached)
+/rounds/bench                                  a round page: 400 organisations, 400 pledges, the
+                                               whole fair-share table (cached, and uncached)
+/api/v1/rounds/bench/fair-shares               that table in the API (cached, and uncached)
 =============================================  ===================================================
 
 "Cached" sends the same request over and over, so after the first one each app process serves
@@ -67,7 +71,7 @@ import asyncpg
 from funding import db
 from funding.ledger.service import LedgerService
 from funding.settings import ROOT
-from tests.benchmarks.fill import fill
+from tests.benchmarks.fill import ROUND_SLUG, fill
 from tests.live import LiveServer
 
 HERE = Path(__file__).resolve().parent
@@ -134,6 +138,10 @@ def targets(size: int) -> list[Target]:
         Target("api first", "/api/v1/ledger", "uncached"),
         Target("api deep", deep_api, "cached"),
         Target("api deep", deep_api, "uncached"),
+        Target("round page", f"/rounds/{ROUND_SLUG}", "cached"),
+        Target("round page", f"/rounds/{ROUND_SLUG}", "uncached"),
+        Target("api fair shares", f"/api/v1/rounds/{ROUND_SLUG}/fair-shares", "cached"),
+        Target("api fair shares", f"/api/v1/rounds/{ROUND_SLUG}/fair-shares", "uncached"),
     ]
 
 
