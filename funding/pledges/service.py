@@ -734,42 +734,31 @@ class PledgeService:
         return [_pledge(row, names) for row in rows]
 
     async def summary(self, slug: str) -> RoundSummary:
-        fund = await self.round(slug)
-        pledges = [p for p in await self.pledges(fund.id) if p.is_live]
-        organisations = await self.organisations.get_many(p.organisation_id for p in pledges)
-        covers = await PledgeCover.select(PledgeCover.organisation, PledgeCover.pledge).where(
-            PledgeCover.round == fund.id
+        return _summary(await self._snapshot(await self.round(slug)))
+
+    async def fair_share(self, slug: str) -> list[FairShareRow]:
+        """Suggested against pledged against paid, per public body of the round's kinds and per
+        named contributor; those not to be named are one aggregated row at the end."""
+        return _fair_share(await self._snapshot(await self.round(slug), everyone=True))
+
+    async def standing(self, slug: str) -> tuple[RoundSummary, list[FairShareRow]]:
+        """A round page's figures and table from one reading of the round (four queries)."""
+        snapshot = await self._snapshot(await self.round(slug), everyone=True)
+        return _summary(snapshot), _fair_share(snapshot)
+
+    async def _snapshot(self, fund: Round, *, everyone: bool = False) -> _Snapshot:
+        """The round's standing pledges, covers and the organisations they name; with
+        `everyone`, also every public body the round asks (for the fair-share table)."""
+        rows = await Pledge.select().where(
+            (Pledge.round == fund.id) & Pledge.status.is_in([s.value for s in LIVE_STATUSES])
         )
-        members = await self.organisations.get_many(c["organisation"] for c in covers)
-        by_pledge = {p.id: p for p in pledges}
-        named: set[str] = set()
-        anonymous = 0
-        for cover in covers:
-            pledge = by_pledge[cover["pledge"]]
-            org = members[cover["organisation"]]
-            if is_named(org, pledge.publish_name):
-                named.add(org["name"])
-            else:
-                anonymous += 1
-        cash = [p for p in pledges if not p.is_in_kind]
-        return RoundSummary(
-            round=fund,
-            pledged_conditional=total(p.amount for p in cash if p.status is PledgeStatus.conditional),
-            pledged_due=total(p.amount for p in cash if p.status in BOOKED_STATUSES),
-            received=total(p.paid for p in cash),
-            in_kind=total(p.amount for p in pledges if p.is_in_kind),
-            contributors=tuple(sorted(named, key=str.casefold)),
-            anonymous_count=anonymous,
-            in_kind_items=tuple(
-                (public_name(organisations[p.organisation_id], p.publish_name), p.budget_line, p.amount)
-                for p in pledges
-                if p.is_in_kind
-            ),
-            covered_count=len(covers),
-            share_history=tuple(share_history(fund.target, len(covers)))
-            if fund.key.kind is KeyKind.equal_split
-            else (),
-        )
+        covers = await PledgeCover.select().where(PledgeCover.round == fund.id).order_by(PledgeCover.id)
+        asked = {org["id"]: org for org in await self.organisations.of_kinds(PUBLIC_BODIES)} if everyone else {}
+        wanted = {c["organisation"] for c in covers} | {row["organisation"] for row in rows}
+        organisations = {**asked, **await self.organisations.get_many(wanted - asked.keys())}
+        names = {org_id: org["name"] for org_id, org in organisations.items()}
+        pledges = {row["id"]: _pledge(row, names) for row in rows}
+        return _Snapshot(fund, pledges, covers, organisations, asked)
 
     async def suggested(self, fund: Round, organisation: dict) -> Money:
         """What the round's key asks of `organisation` now (equal_split: its share if it joins)."""
@@ -782,62 +771,6 @@ class PledgeService:
         if cover is not None and fund.key.kind is KeyKind.equal_split:
             return Money(cover["share_cents"])
         return suggested_share(fund.key, _member(organisation), target=fund.target, joined=joined)
-
-    async def fair_share(self, slug: str) -> list[FairShareRow]:
-        """Suggested against pledged against paid, per public body of the round's kinds and per
-        named contributor; those not to be named are one aggregated row at the end."""
-        fund = await self.round(slug)
-        pledges = {p.id: p for p in await self.pledges(fund.id) if p.is_live}
-        covers = await PledgeCover.select().where(PledgeCover.round == fund.id).order_by(PledgeCover.id)
-        asked = {org["id"]: org for org in await self.organisations.of_kinds(PUBLIC_BODIES)}
-        others = await self.organisations.get_many(c["organisation"] for c in covers if c["organisation"] not in asked)
-        everyone = {**asked, **others}
-        joined = len(covers)
-        next_share = equal_shares(fund.target, joined + 1)[0]
-        cover_of = {c["organisation"]: c for c in covers}
-        rows: list[FairShareRow] = []
-        hidden: list[FairShareRow] = []
-        for org_id, org in everyone.items():
-            cover = cover_of.get(org_id)
-            if fund.key.kind is KeyKind.equal_split:
-                suggested = Money(cover["share_cents"]) if cover else next_share
-            else:
-                suggested = suggested_share(fund.key, _member(org), target=fund.target, joined=joined)
-            if cover is None:
-                if is_named(org, True):
-                    zero = Money.zero()
-                    rows.append(FairShareRow(org_id, org["name"], org["kind"], suggested, zero, zero, zero, "none"))
-                continue
-            pledge = pledges[cover["pledge"]]
-            own = pledge.organisation_id == org_id
-            row = FairShareRow(
-                organisation_id=org_id,
-                name=org["name"],
-                kind=org["kind"],
-                suggested=suggested,
-                pledged=pledge.amount if own and not pledge.is_in_kind else Money.zero(),
-                in_kind=pledge.amount if own and pledge.is_in_kind else Money.zero(),
-                paid=pledge.paid if own else Money.zero(),
-                status=pledge.status.value if own else "covered",
-                covered_by="" if own else public_name(everyone[pledge.organisation_id], pledge.publish_name),
-            )
-            (rows if is_named(org, pledge.publish_name) else hidden).append(row)
-        rows.sort(key=lambda r: r.name.casefold())
-        if hidden:
-            rows.append(
-                FairShareRow(
-                    organisation_id=None,
-                    name=ANONYMOUS,
-                    kind="",
-                    suggested=total(r.suggested for r in hidden),
-                    pledged=total(r.pledged for r in hidden),
-                    in_kind=total(r.in_kind for r in hidden),
-                    paid=total(r.paid for r in hidden),
-                    status="anonymous",
-                    count=len(hidden),
-                )
-            )
-        return rows
 
     async def totals_by_kind(self, slug: str | None = None) -> list[KindTotals]:
         """Pledged, in kind and paid per organisation kind, of one round or all of them."""
@@ -946,6 +879,99 @@ class PledgeService:
                 round=round_id, at=self.clock(), from_status=str(from_status), to_status=str(to_status), reason=reason
             )
         )
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    fund: Round
+    pledges: dict[int, PledgeRecord]
+    """Standing pledges by id."""
+    covers: list[dict]
+    """In join order."""
+    organisations: dict[int, dict]
+    asked: dict[int, dict]
+
+
+def _summary(snapshot: _Snapshot) -> RoundSummary:
+    fund, pledges, organisations = snapshot.fund, list(snapshot.pledges.values()), snapshot.organisations
+    named: set[str] = set()
+    anonymous = 0
+    for cover in snapshot.covers:
+        organisation = organisations[cover["organisation"]]
+        if is_named(organisation, snapshot.pledges[cover["pledge"]].publish_name):
+            named.add(organisation["name"])
+        else:
+            anonymous += 1
+    cash = [p for p in pledges if not p.is_in_kind]
+    return RoundSummary(
+        round=fund,
+        pledged_conditional=total(p.amount for p in cash if p.status is PledgeStatus.conditional),
+        pledged_due=total(p.amount for p in cash if p.status in BOOKED_STATUSES),
+        received=total(p.paid for p in cash),
+        in_kind=total(p.amount for p in pledges if p.is_in_kind),
+        contributors=tuple(sorted(named, key=str.casefold)),
+        anonymous_count=anonymous,
+        in_kind_items=tuple(
+            (public_name(organisations[p.organisation_id], p.publish_name), p.budget_line, p.amount)
+            for p in pledges
+            if p.is_in_kind
+        ),
+        covered_count=len(snapshot.covers),
+        share_history=tuple(share_history(fund.target, len(snapshot.covers)))
+        if fund.key.kind is KeyKind.equal_split
+        else (),
+    )
+
+
+def _fair_share(snapshot: _Snapshot) -> list[FairShareRow]:
+    fund, pledges, everyone = snapshot.fund, snapshot.pledges, snapshot.organisations
+    joined = len(snapshot.covers)
+    cover_of = {c["organisation"]: c for c in snapshot.covers}
+    equal = fund.key.kind is KeyKind.equal_split
+    next_share = equal_shares(fund.target, joined + 1)[0] if equal else Money.zero()
+    zero = Money.zero()
+    rows: list[FairShareRow] = []
+    hidden: list[FairShareRow] = []
+    for org_id, org in everyone.items():
+        cover = cover_of.get(org_id)
+        if equal:
+            suggested = Money(cover["share_cents"]) if cover else next_share
+        else:
+            suggested = suggested_share(fund.key, _member(org), target=fund.target, joined=joined)
+        if cover is None:
+            if org_id in snapshot.asked and is_named(org, True):
+                rows.append(FairShareRow(org_id, org["name"], org["kind"], suggested, zero, zero, zero, "none"))
+            continue
+        pledge = pledges[cover["pledge"]]
+        own = pledge.organisation_id == org_id
+        row = FairShareRow(
+            organisation_id=org_id,
+            name=org["name"],
+            kind=org["kind"],
+            suggested=suggested,
+            pledged=pledge.amount if own and not pledge.is_in_kind else zero,
+            in_kind=pledge.amount if own and pledge.is_in_kind else zero,
+            paid=pledge.paid if own else zero,
+            status=pledge.status.value if own else "covered",
+            covered_by="" if own else public_name(everyone[pledge.organisation_id], pledge.publish_name),
+        )
+        (rows if is_named(org, pledge.publish_name) else hidden).append(row)
+    rows.sort(key=lambda r: r.name.casefold())
+    if hidden:
+        rows.append(
+            FairShareRow(
+                organisation_id=None,
+                name=ANONYMOUS,
+                kind="",
+                suggested=total(r.suggested for r in hidden),
+                pledged=total(r.pledged for r in hidden),
+                in_kind=total(r.in_kind for r in hidden),
+                paid=total(r.paid for r in hidden),
+                status="anonymous",
+                count=len(hidden),
+            )
+        )
+    return rows
 
 
 def new_reference() -> str:
