@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 
 from babel import Locale
-from babel.numbers import NumberFormatError, format_currency, parse_decimal
+from babel.numbers import NumberFormatError, format_currency, format_decimal, parse_decimal
 
 CURRENCY = "EUR"
 CENT = Decimal("0.01")
@@ -81,6 +81,11 @@ class Money:
     def format(self, locale: str = "nl") -> str:
         """`€ 1.000,00` in Dutch, `€1,000.00` in English."""
         return _formatted(self.cents, locale)
+
+    def format_number(self, locale: str = "nl") -> str:
+        """The amount as a person types it, without the currency: `1.000,00` in Dutch,
+        `1,000.00` in English; `Money.parse` reads it back."""
+        return format_decimal(self.to_decimal(), format="#,##0.00", locale=babel_locale(locale))
 
     def __str__(self) -> str:
         return f"{CURRENCY} {self.to_decimal():.2f}"

@@ -37,6 +37,17 @@ def test_formatting_follows_the_locale():
     assert Money(-1250).format("nl") == "€\xa0-12,50"
 
 
+def test_format_number_is_what_a_person_types_and_parses_back():
+    assert Money(100000).format_number("nl") == "1.000,00"
+    assert Money(100050).format_number("en") == "1,000.50"
+    assert Money(5).format_number("nl") == "0,05"
+
+
+@given(st.integers(min_value=0, max_value=10**15), st.sampled_from(["nl", "en"]))
+def test_format_number_round_trips_through_parse(cents, locale):
+    assert Money.parse(Money(cents).format_number(locale), locale) == Money(cents)
+
+
 def test_mollie_amounts_round_trip_as_strings():
     assert Money(2500).to_mollie() == {"currency": "EUR", "value": "25.00"}
     assert Money.from_mollie({"currency": "EUR", "value": "12.50"}) == Money(1250)
