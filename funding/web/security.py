@@ -11,6 +11,8 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 """One policy for every response, the OpenAPI viewer at /schema included (its files are the app's own)."""
+PRIVATE_PATHS = ("/pledges/",)
+"""Addresses that hold a secret (a pledge's token): they send no Referer, not even to this site."""
 
 
 def security_headers(path: str, https: bool) -> dict[str, str]:
@@ -18,7 +20,7 @@ def security_headers(path: str, https: bool) -> dict[str, str]:
         "content-security-policy": CONTENT_SECURITY_POLICY,
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",
-        "referrer-policy": "same-origin",
+        "referrer-policy": "no-referrer" if path.startswith(PRIVATE_PATHS) else "same-origin",
         "permissions-policy": "camera=(), microphone=(), geolocation=()",
         "cross-origin-opener-policy": "same-origin",
     }
