@@ -18,6 +18,7 @@ from funding.dependencies import SERVICES, pledge_service
 from funding.logs import app_logging_config
 from funding.pledges.closing import round_closer
 from funding.public.controllers import PublicController
+from funding.public.pledging import PledgeController
 from funding.settings import Settings
 from funding.staff.api import StaffApiController
 from funding.web import ratelimit
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             PublicController,
+            PledgeController,
             LedgerApiController,
             TotalsApiController,
             HealthController,

@@ -11,6 +11,11 @@ EXAMPLES = {
     "/schema/{path:str}": "/schema/nergens",
     "/schema/assets/{asset:str}": "/schema/assets/swagger-ui.css",
     "/staff/api/v1/journal/entries/{seq:int}/reversal": "/staff/api/v1/journal/entries/1/reversal",
+    "/rounds/{slug:str}/pledge": "/rounds/nergens/pledge",
+    "/rounds/{slug:str}/pledge/resend": "/rounds/nergens/pledge/resend",
+    "/pledges/{token:str}": "/pledges/" + "x" * 43,
+    "/pledges/{token:str}/amount": "/pledges/" + "x" * 43 + "/amount",
+    "/pledges/{token:str}/cancel": "/pledges/" + "x" * 43 + "/cancel",
 }
 SAME_HEADERS = ("content-type", "content-length", "content-security-policy", "cache-control", "allow")
 

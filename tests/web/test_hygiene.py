@@ -49,7 +49,10 @@ ERROR_REQUESTS = [
     ("GET", "/ledger?after=-1&lang=en", 400),
     ("GET", "/api/v1/ledger?limit=0", 400),
 ]
-EXAMPLE_URLS: list[str] = []
+EXAMPLE_URLS: list[str] = [
+    "/rounds/nergens/pledge",  # an unknown round: the 404 page (the demo's rounds link their own forms)
+    "/pledges/" + "x" * 43,  # a pledge's page is linked from nowhere public: an unknown token's 404
+]
 """Pages no link leads to and no parameterless route names: add one URL per such route here."""
 
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy")
