@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from urllib.parse import urljoin, urlsplit
@@ -21,6 +22,7 @@ from litestar import get
 from litestar.testing import TestClient
 
 from funding.app import create_app
+from funding.demo import demo_year, round_slug
 from funding.settings import Settings
 from tests.fuzz.harness import (
     NOT_PAGES,
@@ -49,8 +51,12 @@ ERROR_REQUESTS = [
     ("GET", "/ledger?after=-1&lang=en", 400),
     ("GET", "/api/v1/ledger?limit=0", 400),
 ]
+OPEN_ROUND = round_slug(demo_year(date.today()) + 1)
+"""The demo's round that takes pledges now."""
 EXAMPLE_URLS: list[str] = [
-    "/rounds/nergens/pledge",  # an unknown round: the 404 page (the demo's rounds link their own forms)
+    f"/rounds/{OPEN_ROUND}/pledge?q=Utrecht",  # the search step, linking to the form for each match
+    f"/rounds/{round_slug(demo_year(date.today()))}/pledge",  # a closed round's form: says so
+    "/rounds/nergens/pledge",
     "/pledges/" + "x" * 43,  # a pledge's page is linked from nowhere public: an unknown token's 404
 ]
 """Pages no link leads to and no parameterless route names: add one URL per such route here."""
