@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import asyncpg
-from piccolo.columns import Column
+from piccolo.columns import Column, Varchar
+from piccolo.columns.combination import Where
 
-from funding.db import write_transaction
+from funding.db import is_postgres, write_transaction
 from funding.organisations.importing import ParsedRow, RowError
 from funding.organisations.tables import Organisation, OrganisationKind
 
@@ -152,7 +153,7 @@ class OrganisationService:
         pattern = "%" + text.replace("\\", "").replace("%", "").replace("_", "") + "%"
         return (
             await Organisation.select(*PROFILE)
-            .where(Organisation.name.ilike(pattern) | Organisation.cbs_code.ilike(pattern))
+            .where(_contains(Organisation.name, pattern) | _contains(Organisation.cbs_code, pattern))
             .order_by(Organisation.name)
             .limit(limit)
         )
@@ -161,6 +162,12 @@ class OrganisationService:
         """The organisation with one identifier, e.g. `find(cbs_code="GM0363")`."""
         ((name, value),) = identifier.items()
         return await Organisation.select().where(getattr(Organisation, name) == value).first()
+
+
+def _contains(column: Varchar, pattern: str) -> Where:
+    """Case-insensitive LIKE: ILIKE on PostgreSQL; SQLite's LIKE already ignores ASCII case (and
+    Piccolo warns on every ILIKE there)."""
+    return column.ilike(pattern) if is_postgres() else column.like(pattern)
 
 
 def _conflict(row: ParsedRow, found: list[dict]) -> str:
