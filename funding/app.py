@@ -19,6 +19,7 @@ from funding.logs import app_logging_config
 from funding.pledges.closing import round_closer
 from funding.public.controllers import PublicController
 from funding.public.pledging import PledgeController
+from funding.public.rounds import RoundController
 from funding.settings import Settings
 from funding.staff.api import StaffApiController
 from funding.web import ratelimit
@@ -40,6 +41,8 @@ CSRF_EXEMPT = [
     "^/$",
     "^/ledger",
     "^/accessibility$",
+    "^/rounds/?$",
+    "^/rounds/[^/]+/?$",  # a round's page, not its pledge form below it
     "^/api/",
     "^/health",
     "^/schema",
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             PublicController,
             PledgeController,
+            RoundController,
             LedgerApiController,
             TotalsApiController,
             HealthController,

@@ -13,25 +13,49 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def extracted_messages() -> set[str]:
+    """Every msgid the code and templates use; for ngettext, the singular (the catalog's key)."""
+    return set(extracted_forms())
+
+
+def extracted_forms() -> dict[str, tuple[str, ...]]:
+    """msgid -> the message's forms: itself, or ngettext's singular and plural."""
     method_map = [("funding/**.py", "python"), ("templates/**.html", "jinja2")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    found = set()
+    found = {}
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map=method_map, options_map=options
     ):
-        found.add(message if isinstance(message, str) else message[0])
+        forms = (message,) if isinstance(message, str) else tuple(message[:2])
+        found[forms[0]] = forms
     return found
+
+
+def translated_forms(catalog, message: str) -> tuple[str, ...]:
+    """The catalog's translation of `message`, every plural form of it, or () if it has none."""
+    entry = catalog.get(message)
+    strings = () if entry is None else (entry.string,) if isinstance(entry.string, str) else tuple(entry.string)
+    return strings if strings and all(strings) else ()
 
 
 def test_every_message_has_a_dutch_translation_with_the_same_placeholders():
     catalog = read_po(catalog_path("nl").open("rb"), locale="nl")
-    messages = extracted_messages()
-    assert len(messages) > 50
-    missing = sorted(m for m in messages if not (catalog.get(m) and catalog.get(m).string))
+    forms = extracted_forms()
+    assert len(forms) > 50
+    missing = sorted(m for m in forms if not translated_forms(catalog, m))
     assert missing == [], f"untranslated (update funding/locale/nl): {missing}"
-    for message in messages:
-        translated = catalog.get(message).string
-        assert set(PLACEHOLDER.findall(message)) == set(PLACEHOLDER.findall(translated)), message
+    for message, originals in forms.items():
+        expected = set().union(*(PLACEHOLDER.findall(form) for form in originals))
+        for translated in translated_forms(catalog, message):
+            assert set(PLACEHOLDER.findall(translated)) == expected, message
+
+
+def test_plural_messages_are_plural_in_both_catalogs():
+    """An ngettext message written as a plain msgid would lose its plural (and vice versa)."""
+    plurals = {m for m, forms in extracted_forms().items() if len(forms) == 2}
+    assert plurals, "no plural messages: the check proves nothing"
+    for locale in ("nl", "en"):
+        catalog = read_po(catalog_path(locale).open("rb"), locale=locale)
+        assert {m for m in plurals if not (catalog.get(m) and catalog.get(m).pluralizable)} == set(), locale
 
 
 def test_the_english_catalog_lists_every_message_too():
@@ -41,6 +65,12 @@ def test_the_english_catalog_lists_every_message_too():
 
 def test_translations_compile_and_switch_with_the_locale():
     assert translations("nl").gettext("Public ledger") == "Openbaar grootboek"
+    anonymous = ("%(num)s anonymous contributor", "%(num)s anonymous contributors")
+    assert [translations("nl").ngettext(*anonymous, n) for n in (1, 2)] == [
+        "%(num)s anonieme bijdrager",
+        "%(num)s anonieme bijdragers",
+    ]
+    assert [translations("en").ngettext(*anonymous, n) for n in (1, 2)] == list(anonymous), "English: the msgids"
     with use_locale("en"):
         assert gettext("Public ledger") == "Public ledger"
     with use_locale("nl"):

@@ -11,10 +11,14 @@ from litestar.response import Stream, Template
 
 from funding.ledger import exports
 from funding.ledger.service import LedgerService
+from funding.pledges.listing import dated, round_figures
+from funding.pledges.service import PledgeService
 from funding.programme.service import ProgrammeService
 from funding.web.errors import page_error_responses
 
 PAGE_SIZE = 50
+DECIDED_ON_HOME = 3
+"""Decided rounds the overview names, the latest first; `/rounds` lists them all."""
 SeqQuery = Annotated[int | None, QueryParameter(ge=1, le=2**53, description="Journal entry sequence number")]
 
 
@@ -24,11 +28,22 @@ class PublicController(Controller):
 
     @get("/", name="home", cache=True)
     async def home(
-        self, programmes: NamedDependency[ProgrammeService], programme: NamedDependency[dict | None]
+        self,
+        programmes: NamedDependency[ProgrammeService],
+        pledges: NamedDependency[PledgeService],
+        programme: NamedDependency[dict | None],
     ) -> Template:
-        """The programme: this period's budget against income and spending, per budget line."""
+        """The programme: this period's budget against income and spending, per budget line,
+        and the funding rounds: open and coming ones, and the latest decided."""
         overview = await programmes.overview(date.today())
-        return Template("public/home.html", context={"overview": overview, "programme": programme})
+        listed = dated(await round_figures(await pledges.rounds()), pledges.today())
+        context = {
+            "overview": overview,
+            "current_rounds": [(figures, when) for figures, when in listed if not when.decided],
+            "decided_rounds": [(figures, when) for figures, when in listed if when.decided][:DECIDED_ON_HOME],
+            "programme": programme,
+        }
+        return Template("public/home.html", context=context)
 
     @get("/ledger", name="ledger", cache=True, responses=page_error_responses(400))
     async def ledger(

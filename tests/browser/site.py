@@ -10,12 +10,14 @@ that has no sample fails loudly, so whoever adds `/pledges/{pledge_id}` also add
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.request import urlopen
 
 from litestar import Litestar
 from litestar.routes import HTTPRoute
@@ -34,11 +36,22 @@ MAX_PAGES = 200
 EXCLUDED_PREFIXES = ("/schema", "/static", "/api/", "/health")
 """Not our HTML: the OpenAPI viewer (third-party, from a CDN), files, JSON interfaces."""
 
-PATH_SAMPLES: dict[str, str | Callable[[str], str]] = {}
+
+def demo_round_slug(base_url: str) -> str:
+    """A round of the demo, looked up through the API when the crawl starts (the demo's rounds
+    change with it): the first that takes pledges, so its pledge link is followed too, else the
+    first there is."""
+    with urlopen(f"{base_url}/api/v1/rounds", timeout=10) as response:
+        rounds = json.load(response)
+    if not rounds:
+        raise LookupError("the demo has no funding rounds, so /rounds/{slug} pages cannot be checked")
+    return next((r for r in rounds if r["accepts_pledges"]), rounds[0])["slug"]
+
+
+PATH_SAMPLES: dict[str, str | Callable[[str], str]] = {"slug": demo_round_slug}
 """A value for each path parameter name any HTML route uses, taken from the demo data.
 
 A string, or a function of the server's base URL (to look a value up, e.g. via the API).
-None are needed yet; add one when a route such as `/entries/{seq:int}` appears.
 """
 
 NOT_PAGES: dict[str, str] = {}

@@ -16,6 +16,8 @@ EXAMPLES = {
     "/pledges/{token:str}": "/pledges/" + "x" * 43,
     "/pledges/{token:str}/amount": "/pledges/" + "x" * 43 + "/amount",
     "/pledges/{token:str}/cancel": "/pledges/" + "x" * 43 + "/cancel",
+    # An unknown round (a 404, on GET and HEAD alike): the demo's rounds change with the demo.
+    "/rounds/{slug:str}": "/rounds/nergens",
 }
 SAME_HEADERS = ("content-type", "content-length", "content-security-policy", "cache-control", "allow")
 
