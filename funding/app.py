@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from funding import db
 from funding.api.controllers import HealthController, LedgerApiController, TotalsApiController
+from funding.api.rounds import RoundsApiController
 from funding.dependencies import SERVICES, pledge_service
 from funding.logs import app_logging_config
 from funding.pledges.closing import round_closer
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RoundController,
             LedgerApiController,
             TotalsApiController,
+            RoundsApiController,
             HealthController,
             StaffApiController,
             static_files_router(),

@@ -18,6 +18,8 @@ EXAMPLES = {
     "/pledges/{token:str}/cancel": "/pledges/" + "x" * 43 + "/cancel",
     # An unknown round (a 404, on GET and HEAD alike): the demo's rounds change with the demo.
     "/rounds/{slug:str}": "/rounds/nergens",
+    "/api/v1/rounds/{slug:str}": "/api/v1/rounds/nergens",
+    "/api/v1/rounds/{slug:str}/fair-shares": "/api/v1/rounds/nergens/fair-shares",
 }
 SAME_HEADERS = ("content-type", "content-length", "content-security-policy", "cache-control", "allow")
 

@@ -57,6 +57,8 @@ EXAMPLE_URLS: list[str] = [
     f"/rounds/{OPEN_ROUND}/pledge?q=Utrecht",  # the search step, linking to the form for each match
     f"/rounds/{round_slug(demo_year(date.today()))}/pledge",  # a closed round's form: says so
     "/rounds/nergens/pledge",
+    f"/api/v1/rounds/{OPEN_ROUND}",  # a round in the API, and its fair-share table: no page links to them
+    f"/api/v1/rounds/{OPEN_ROUND}/fair-shares",
     "/pledges/" + "x" * 43,  # a pledge's page is linked from nowhere public: an unknown token's 404
 ]
 """Pages no link leads to and no parameterless route names: add one URL per such route here."""
