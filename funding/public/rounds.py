@@ -34,7 +34,7 @@ class RoundController(Controller):
         context = {"current": current, "decided": decided, "phases": RoundPhase, "programme": programme}
         return Template("public/rounds.html", context=context)
 
-    @get("/{slug:str}", name="round", cache=True, responses=page_error_responses(404))
+    @get("/{slug:str}", name="round", cache=True, responses=page_error_responses(400, 404))
     async def round(
         self,
         slug: FromPath[str],
