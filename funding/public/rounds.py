@@ -1,8 +1,8 @@
 """Funding rounds in public: the list of rounds, and each round's page with its fair-share table.
 
 Both pages are cached for everyone (no forms, no CSRF cookie; see `CSRF_EXEMPT` in app.py) and
-dropped when a pledge, cover or organisation changes. A round page reads a handful of queries
-whatever the number of organisations: the service reads pledges and covers a round at a time.
+dropped when a pledge, cover or organisation changes. A round page reads the same few queries
+whatever the number of organisations: the service reads the round's standing in one go.
 """
 
 from __future__ import annotations
@@ -43,13 +43,13 @@ class RoundController(Controller):
         programme: NamedDependency[dict | None],
     ) -> Template:
         """A round: target against pledged and received, its key, and who gave what."""
-        summary = await pledges.summary(slug)
+        summary, rows = await pledges.standing(slug)
         fund, today = summary.round, pledges.today()
         lines = {line["code"]: line for line in await programmes.budget_lines(fund.period_id)}
         context = {
             "summary": summary,
             "fund": fund,
-            "rows": await pledges.fair_share(slug),
+            "rows": rows,
             "phase": phase(fund, today),
             "phases": RoundPhase,
             "accepts_pledges": fund.accepts_pledges(today),
