@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import TypeGuard
 
 import msgspec
@@ -155,10 +156,17 @@ class Member(msgspec.Struct, frozen=True):
     population: int | None = None
 
 
+@lru_cache(maxsize=256)
+def _validated(key: CostSharingKey) -> None:
+    """`validate` once per key, not once per organisation of a 400-row fair-share table (keys are
+    frozen, so a key that passed once always passes; a failing one raises and is not cached)."""
+    key.validate()
+
+
 def suggested_share(key: CostSharingKey, member: Member, *, target: Money, joined: int) -> Money:
     """What `member` is asked to contribute to a round with this key and `target`, when `joined`
     organisations (`member` not among them) have joined so far."""
-    key.validate()
+    _validated(key)
     if member.population is not None and member.population < 0:
         raise ValueError(f"organisation {member.organisation_id} has a negative population")
     if key.kind == KeyKind.flat:

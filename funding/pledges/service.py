@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import asyncpg
 from stdnum import iso11649
@@ -245,6 +245,7 @@ class FairShareRow:
     status: str
     """A pledge status, `covered` (by an umbrella), `none` (not pledged), or `anonymous`."""
     covered_by: str = ""
+    """The umbrella body's name, when its pledge covers this organisation and it may be named."""
     count: int = 1
     """How many contributors the row stands for (more than one only for the anonymous row)."""
 
@@ -749,16 +750,18 @@ class PledgeService:
     async def _snapshot(self, fund: Round, *, everyone: bool = False) -> _Snapshot:
         """The round's standing pledges, covers and the organisations they name; with
         `everyone`, also every public body the round asks (for the fair-share table)."""
-        rows = await Pledge.select().where(
+        rows = await Pledge.select(*_Standing.COLUMNS).where(
             (Pledge.round == fund.id) & Pledge.status.is_in([s.value for s in LIVE_STATUSES])
         )
-        covers = await PledgeCover.select().where(PledgeCover.round == fund.id).order_by(PledgeCover.id)
+        covers = (
+            await PledgeCover.select(PledgeCover.organisation, PledgeCover.pledge, PledgeCover.share_cents)
+            .where(PledgeCover.round == fund.id)
+            .order_by(PledgeCover.id)
+        )
         asked = {org["id"]: org for org in await self.organisations.of_kinds(PUBLIC_BODIES)} if everyone else {}
         wanted = {c["organisation"] for c in covers} | {row["organisation"] for row in rows}
         organisations = {**asked, **await self.organisations.get_many(wanted - asked.keys())}
-        names = {org_id: org["name"] for org_id, org in organisations.items()}
-        pledges = {row["id"]: _pledge(row, names) for row in rows}
-        return _Snapshot(fund, pledges, covers, organisations, asked)
+        return _Snapshot(fund, {row["id"]: _Standing.of(row) for row in rows}, covers, organisations, asked)
 
     async def suggested(self, fund: Round, organisation: dict) -> Money:
         """What the round's key asks of `organisation` now (equal_split: its share if it joins)."""
@@ -881,10 +884,49 @@ class PledgeService:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _Standing:
+    """What round pages need of a standing pledge: a few columns, not the pledger's details."""
+
+    organisation_id: int
+    status: PledgeStatus
+    is_in_kind: bool
+    amount: Money
+    paid: Money
+    publish_name: bool
+    budget_line: str
+
+    COLUMNS: ClassVar = (
+        Pledge.id,
+        Pledge.organisation,
+        Pledge.status,
+        Pledge.form,
+        Pledge.amount_cents,
+        Pledge.paid_cents,
+        Pledge.publish_name,
+        Pledge.budget_line,
+    )
+
+    @classmethod
+    def of(cls, row: dict) -> _Standing:
+        return cls(
+            organisation_id=row["organisation"],
+            status=_STATUSES[row["status"]],
+            is_in_kind=row["form"] != ContributionForm.cash,
+            amount=Money(row["amount_cents"]),
+            paid=Money(row["paid_cents"]),
+            publish_name=bool(row["publish_name"]),
+            budget_line=row["budget_line"],
+        )
+
+
+_STATUSES = {status.value: status for status in PledgeStatus}
+
+
 @dataclass(frozen=True)
 class _Snapshot:
     fund: Round
-    pledges: dict[int, PledgeRecord]
+    pledges: dict[int, _Standing]
     """Standing pledges by id."""
     covers: list[dict]
     """In join order."""
@@ -944,6 +986,7 @@ def _fair_share(snapshot: _Snapshot) -> list[FairShareRow]:
             continue
         pledge = pledges[cover["pledge"]]
         own = pledge.organisation_id == org_id
+        umbrella = everyone[pledge.organisation_id]
         row = FairShareRow(
             organisation_id=org_id,
             name=org["name"],
@@ -953,7 +996,7 @@ def _fair_share(snapshot: _Snapshot) -> list[FairShareRow]:
             in_kind=pledge.amount if own and pledge.is_in_kind else zero,
             paid=pledge.paid if own else zero,
             status=pledge.status.value if own else "covered",
-            covered_by="" if own else public_name(everyone[pledge.organisation_id], pledge.publish_name),
+            covered_by="" if own or not is_named(umbrella, pledge.publish_name) else umbrella["name"],
         )
         (rows if is_named(org, pledge.publish_name) else hidden).append(row)
     rows.sort(key=lambda r: r.name.casefold())

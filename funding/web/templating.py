@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date, datetime
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment
@@ -33,30 +35,34 @@ def moment(value: datetime, style: str = "medium") -> str:
     return i18n.format_moment(value, style)
 
 
-class EntryFragments:
-    """Each journal entry's HTML, rendered once per language and kept: entries never change,
-    so the cache needs no invalidation, and a ledger page costs its queries plus a join."""
+class Fragments:
+    """Each item's HTML, rendered once per language and kept while the item is the same, so a
+    page of many rows costs its queries plus a join. Journal entries are keyed by their hash (they
+    never change); a frozen row by itself, so a changed row is simply another key."""
 
-    TEMPLATE = "partials/ledger_entry.html"
     LIMIT = 50_000
 
-    def __init__(self, env: Environment) -> None:
-        self.env = env
-        self.rendered: dict[tuple[str, str], Markup] = {}
+    def __init__(self, env: Environment, template: str, name: str, key: Callable[[Any], Hashable]) -> None:
+        self.env, self.template, self.name, self.key = env, template, name, key
+        self.rendered: dict[tuple[str, Hashable], Markup] = {}
 
-    def __call__(self, entries: list[EntryRecord]) -> Markup:
-        """The entries' HTML, one after the other (a filter: one call per page, not per entry)."""
+    def __call__(self, items: Iterable[Any]) -> Markup:
+        """The items' HTML, one after the other (a filter: one call per page, not per item)."""
         locale = i18n.current_locale()
-        return Markup("\n").join([self.one(locale, entry) for entry in entries])
+        return Markup("\n").join([self.one(locale, item) for item in items])
 
-    def one(self, locale: str, entry: EntryRecord) -> Markup:
-        key = (locale, entry.hash)
+    def one(self, locale: str, item: Any) -> Markup:
+        key = (locale, self.key(item))
         html = self.rendered.get(key)
         if html is None:
             if len(self.rendered) >= self.LIMIT:
                 self.rendered.clear()
-            html = self.rendered[key] = Markup(self.env.get_template(self.TEMPLATE).render(entry=entry))
+            html = self.rendered[key] = Markup(self.env.get_template(self.template).render({self.name: item}))
         return html
+
+
+def entry_key(entry: EntryRecord) -> str:
+    return entry.hash
 
 
 def gettext(message: str, **variables: object) -> Markup:
@@ -92,7 +98,13 @@ def configure(engine: JinjaTemplateEngine) -> None:
     # The i18n extension adds this method to the Environment; jinja2's types do not know it.
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(_=gettext, gettext=gettext)
-    env.filters.update(money=money, day=day, moment=moment, entries_html=EntryFragments(env))
+    env.filters.update(
+        money=money,
+        day=day,
+        moment=moment,
+        entries_html=Fragments(env, "partials/ledger_entry.html", "entry", entry_key),
+        fair_share_rows_html=Fragments(env, "partials/fair_share_row.html", "row", lambda row: row),
+    )
     env.globals.update(
         current_locale=i18n.current_locale,
         locales=i18n.LOCALES,

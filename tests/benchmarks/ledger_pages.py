@@ -183,6 +183,8 @@ def measure(servers: dict[int, dict[str, LiveServer]], args: argparse.Namespace)
                 f"== round {round_}/{args.rounds}, {size} entries (load average {os.getloadavg()[0]:.1f})", flush=True
             )
             for target in targets(size):
+                if args.only and not any(name in target.name for name in args.only.split(",")):
+                    continue
                 server = by_mode[target.mode]
                 health = wrk(server.url + "/health", duration=args.duration, connections=args.connections)
                 wrk(server.url + target.path, duration=args.warmup, connections=args.connections)
@@ -312,6 +314,8 @@ def goals(rows: list[Row], sizes: list[int]) -> list[Goal]:
     # Growth compares each page's ratio to /health, not raw req/s: the two sizes run on two
     # servers at different moments, and a busier moment is not a bigger ledger.
     for first, deep in (("ledger first", "ledger deep"), ("api first", "api deep")):
+        if not {first, deep} <= {r.name for r in rows}:
+            continue  # left out with --only
         a, b = row(small, first, "uncached"), row(large, deep, "uncached")
         result.append(
             Goal(
@@ -376,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--keep", action="store_true", help="keep the databases, and reuse kept ones")
     parser.add_argument("--verify-max", type=int, default=1_000_000, help="verify the chain up to this size")
+    parser.add_argument("--only", default="", help="measure only targets whose name has one of these, e.g. 'round'")
     parser.add_argument("--out", type=Path, default=ARTIFACTS / "benchmark.json")
     args = parser.parse_args(argv)
     sizes = sorted(int(size) for size in args.sizes.split(","))
