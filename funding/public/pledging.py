@@ -99,7 +99,7 @@ class PledgeController(Controller):
         "/rounds/{slug:str}/pledge",
         name="pledge_submit",
         status_code=303,
-        responses=page_error_responses(400, 403, 404),
+        responses=page_error_responses(400, 403, 404, 429),
     )
     async def pledge_submit(
         self,
@@ -125,7 +125,7 @@ class PledgeController(Controller):
         "/rounds/{slug:str}/pledge/resend",
         name="pledge_resend",
         status_code=200,
-        responses=page_error_responses(400, 403, 404),
+        responses=page_error_responses(400, 403, 404, 429),
     )
     async def pledge_resend(
         self,
@@ -161,7 +161,7 @@ class PledgeController(Controller):
         "/pledges/{token:str}/amount",
         name="pledge_change",
         status_code=303,
-        responses=page_error_responses(400, 403, 404),
+        responses=page_error_responses(400, 403, 404, 429),
     )
     async def pledge_change(
         self,
@@ -192,7 +192,7 @@ class PledgeController(Controller):
         "/pledges/{token:str}/cancel",
         name="pledge_cancel",
         status_code=303,
-        responses=page_error_responses(400, 403, 404),
+        responses=page_error_responses(400, 403, 404, 429),
     )
     async def pledge_cancel(
         self,
