@@ -20,6 +20,25 @@ async def open_chart(ledger: LedgerService) -> None:
     await ledger.open_account("expenses:salaries", "Salarissen")
 
 
+async def programme_year(ledger: LedgerService, year: int = 2026) -> int:
+    """A programme's budget period for `year`, with two budget lines, the chart of accounts open."""
+    from funding.programme.service import ProgrammeService
+
+    await open_chart(ledger)
+    programmes = ProgrammeService(ledger)
+    programme = await programmes.create_programme(slug="kennisnetwerk", name="Kennisnetwerk")
+    period = await programmes.add_period(
+        programme, name=str(year), starts_on=date(year, 1, 1), ends_on=date(year, 12, 31)
+    )
+    await programmes.add_budget_line(
+        period, code="events", name="Bijeenkomsten", name_en="Events", amount=Money.euros(18_000)
+    )
+    await programmes.add_budget_line(
+        period, code="magazine", name="Magazine", name_en="Magazine", amount=Money.euros(5_000)
+    )
+    return period
+
+
 async def book_contribution(
     ledger: LedgerService,
     euros: int | str = 1000,

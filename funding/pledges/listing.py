@@ -15,8 +15,7 @@ from enum import StrEnum
 from piccolo.query.functions.aggregate import Count, Sum
 
 from funding.money import Money
-from funding.pledges.keys import KeyKind, equal_split_reached
-from funding.pledges.service import Round
+from funding.pledges.service import Round, RoundTotals
 from funding.pledges.tables import BOOKED_STATUSES, LIVE_STATUSES, ContributionForm, Pledge, PledgeCover, RoundStatus
 
 
@@ -48,32 +47,11 @@ def phase(fund: Round, today: date) -> RoundPhase:
 
 
 @dataclass(frozen=True)
-class RoundFigures:
+class RoundFigures(RoundTotals):
     """A round's totals, as `RoundSummary` has them, without the names."""
 
-    round: Round
-    pledged_conditional: Money
-    pledged_due: Money
-    received: Money
-    in_kind: Money
-    pledges: int
+    pledges: int = 0
     """Standing pledges (cash and in kind)."""
-    covered_count: int
-    """Organisations the standing pledges cover, umbrella members included."""
-
-    @property
-    def pledged(self) -> Money:
-        return self.pledged_conditional + self.pledged_due
-
-    @property
-    def percent(self) -> int:
-        return min(100, self.pledged.cents * 100 // self.round.target.cents)
-
-    @property
-    def target_met(self) -> bool:
-        if self.round.key.kind is KeyKind.equal_split:
-            return equal_split_reached(self.round.key, self.round.target, self.covered_count)
-        return self.pledged >= self.round.target
 
 
 async def round_figures(rounds: Sequence[Round]) -> list[RoundFigures]:

@@ -251,20 +251,16 @@ class FairShareRow:
 
 
 @dataclass(frozen=True)
-class RoundSummary:
+class RoundTotals:
+    """A round's cash pledged (conditional and due apart), received, in kind, and how many
+    organisations its standing pledges cover (umbrella members included)."""
+
     round: Round
     pledged_conditional: Money
     pledged_due: Money
     received: Money
     in_kind: Money
-    contributors: tuple[str, ...]
-    """The public names of those who pledged, umbrella members included, by name."""
-    anonymous_count: int
-    in_kind_items: tuple[tuple[str, str, Money], ...]
-    """(contributor's public name, budget line code, value) of each standing in-kind pledge."""
     covered_count: int
-    share_history: tuple[tuple[int, Money], ...] = ()
-    """equal_split: the share each joiner had when n had joined, for n = 1 … now."""
 
     @property
     def pledged(self) -> Money:
@@ -280,6 +276,19 @@ class RoundSummary:
         if self.round.key.kind is KeyKind.equal_split:
             return equal_split_reached(self.round.key, self.round.target, self.covered_count)
         return self.pledged >= self.round.target
+
+
+@dataclass(frozen=True)
+class RoundSummary(RoundTotals):
+    """A round page's totals and the names behind them."""
+
+    contributors: tuple[str, ...] = ()
+    """The public names of those who pledged, umbrella members included, by name."""
+    anonymous_count: int = 0
+    in_kind_items: tuple[tuple[str, str, Money], ...] = ()
+    """(contributor's public name, budget line code, value) of each standing in-kind pledge."""
+    share_history: tuple[tuple[int, Money], ...] = ()
+    """equal_split: the share each joiner had when n had joined, for n = 1 … now."""
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from funding.organisations.tables import OrganisationKind
 from funding.pledges.keys import CostSharingKey, KeyKind
 from funding.pledges.service import NewPledge, PledgeService
 from funding.pledges.tables import RoundModel
-from funding.programme.service import ProgrammeService
-from tests.factories import open_chart
+from tests.factories import programme_year
 
 
 class Clock:
@@ -37,13 +36,7 @@ def clock() -> Clock:
 @pytest.fixture
 async def year(ledger: LedgerService) -> int:
     """The 2026 budget period of a programme, with the chart of accounts open."""
-    await open_chart(ledger)
-    programmes = ProgrammeService(ledger)
-    programme = await programmes.create_programme(slug="kennisnetwerk", name="Kennisnetwerk")
-    period = await programmes.add_period(programme, name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31))
-    await programmes.add_budget_line(period, code="events", name="Bijeenkomsten", amount=Money.euros(18_000))
-    await programmes.add_budget_line(period, code="magazine", name="Magazine", amount=Money.euros(5_000))
-    return period
+    return await programme_year(ledger, 2026)
 
 
 @pytest.fixture

@@ -18,9 +18,8 @@ from funding.organisations.service import OrganisationService
 from funding.organisations.tables import OrganisationKind
 from funding.pledges.service import PledgeService
 from funding.pledges.tables import PledgeStatus, RoundModel
-from funding.programme.service import ProgrammeService
 from funding.settings import Settings
-from tests.factories import open_chart
+from tests.factories import programme_year
 from tests.pledges.conftest import EQUAL, cash, make_round
 
 TODAY = date.today()
@@ -53,13 +52,7 @@ def pledges(ledger: LedgerService) -> PledgeService:
 @pytest.fixture
 async def year(ledger: LedgerService) -> int:
     """A budget period with two budget lines (as in tests/pledges), the chart of accounts open."""
-    await open_chart(ledger)
-    programmes = ProgrammeService(ledger)
-    programme = await programmes.create_programme(slug="kennisnetwerk", name="Kennisnetwerk")
-    period = await programmes.add_period(programme, name="2026", starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31))
-    await programmes.add_budget_line(period, code="events", name="Bijeenkomsten", amount=Money.euros(18_000))
-    await programmes.add_budget_line(period, code="magazine", name="Magazine", amount=Money.euros(5_000))
-    return period
+    return await programme_year(ledger, 2026)
 
 
 @pytest.fixture

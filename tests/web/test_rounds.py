@@ -11,7 +11,7 @@ import asyncio
 import re
 import time
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -26,8 +26,7 @@ from funding.pledges.keys import CostSharingKey, KeyKind
 from funding.pledges.listing import RoundPhase
 from funding.pledges.service import ANONYMOUS, FairShareRow, NewPledge, PledgeService
 from funding.pledges.tables import ContributionForm, RoundModel
-from funding.programme.service import ProgrammeService
-from tests.factories import caching_is_on, open_chart
+from tests.factories import caching_is_on, programme_year
 from tests.pledges.conftest import EQUAL, cash, make_round
 
 TODAY = datetime.now(UTC).date()
@@ -44,17 +43,7 @@ def pledges(ledger: LedgerService) -> PledgeService:
 @pytest.fixture
 async def period(ledger: LedgerService) -> int:
     """This year's budget period of a programme, with two budget lines and the chart open."""
-    await open_chart(ledger)
-    programmes = ProgrammeService(ledger)
-    programme = await programmes.create_programme(slug="kennisnetwerk", name="Kennisnetwerk")
-    period = await programmes.add_period(
-        programme, name=str(TODAY.year), starts_on=date(TODAY.year, 1, 1), ends_on=date(TODAY.year, 12, 31)
-    )
-    await programmes.add_budget_line(
-        period, code="events", name="Bijeenkomsten", name_en="Events", amount=Money.euros(18_000)
-    )
-    await programmes.add_budget_line(period, code="magazine", name="Magazine", amount=Money.euros(5_000))
-    return period
+    return await programme_year(ledger, TODAY.year)
 
 
 @pytest.fixture
