@@ -6,11 +6,11 @@ that needs it skips on one summary line; with `CI` set the run stops instead.
 
 One browser and two servers serve the whole folder: the demo programme on its own fresh database,
 and a server on an empty database for empty states. The tests only read, so they share them
-(a test that writes starts its own with `start_fresh_demo_server`); the one write to the shared
-demo server is the pledge whose page route discovery samples, made before any test reads
-(`site.demo_pledge_token`). Each site is crawled once per language (`survey`); each test gets
-new browser contexts (no cookies carried over), and when a test fails every page it still has
-open is saved under artifacts/browser/.
+(a test that writes starts its own with `start_fresh_demo_server`, or a module of such tests
+shares `own_demo_server`); the one write to the shared demo server is the pledge whose page
+route discovery samples, made before any test reads (`site.demo_pledge_token`). Each site is
+crawled once per language (`survey`); each test gets new browser contexts (no cookies carried
+over), and when a test fails every page it still has open is saved under artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 15_000
+SERVER_ENV = {"FUNDING_RATE_LIMIT": "1000"}
+"""The browser tests post many forms from one address within a minute; the default limit (20 a
+minute) is for visitors, and has tests of its own (tests/web)."""
 DESKTOP = {"width": 1280, "height": 800}
 CONTEXTS = pytest.StashKey[list]()
 CHROMIUM = pytest.StashKey[str]()
@@ -118,7 +121,8 @@ def serve(log_folder: Path, demo: bool):
     """A `funding serve` on a fresh database, dropped afterwards (a generator for fixtures)."""
     url = run_async(DATABASES.fresh())
     try:
-        with LiveServer(url, demo=demo, log_path=log_folder / "server.log") as server:
+        env = SERVER_ENV | {"FUNDING_OUTBOX": str(log_folder / "outbox")}  # pledges send mail
+        with LiveServer(url, demo=demo, env=env, log_path=log_folder / "server.log") as server:
             yield server
     finally:
         run_async(DATABASES.drop(url))
@@ -165,6 +169,16 @@ def start_fresh_demo_server(tmp_path):
     yield start
     for server in started:
         server.close()  # leaves the `with`: stops the server and drops its database
+
+
+@pytest.fixture(scope="module")
+def own_demo_server(tmp_path_factory) -> LiveServer:
+    """A demo server of one test module's own, for a module whose tests write (pledge, change …)."""
+    run = serve(tmp_path_factory.mktemp("own-demo-server"), demo=True)
+    try:
+        yield next(run)
+    finally:
+        run.close()
 
 
 @pytest.fixture(scope="package")
