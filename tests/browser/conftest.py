@@ -6,9 +6,11 @@ that needs it skips on one summary line; with `CI` set the run stops instead.
 
 One browser and two servers serve the whole folder: the demo programme on its own fresh database,
 and a server on an empty database for empty states. The tests only read, so they share them
-(a test that writes starts its own with `start_fresh_demo_server`). Each site is crawled once
-per language (`survey`); each test gets new browser contexts (no cookies carried over), and when
-a test fails every page it still has open is saved under artifacts/browser/.
+(a test that writes starts its own with `start_fresh_demo_server`, or a module of such tests
+shares `own_demo_server`); the one write to the shared demo server is the pledge whose page
+route discovery samples, made before any test reads (`site.demo_pledge_token`). Each site is
+crawled once per language (`survey`); each test gets new browser contexts (no cookies carried
+over), and when a test fails every page it still has open is saved under artifacts/browser/.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from funding.app import create_app
-from funding.settings import Settings
 from tests.browser.axe import AxeCheck
 from tests.browser.forms import FormCount
 from tests.browser.site import (
@@ -33,8 +33,9 @@ from tests.browser.site import (
     CrawlReport,
     ReflowCheck,
     crawl,
-    html_routes,
+    expected_statuses,
     save_artifacts,
+    server_routes,
 )
 from tests.conftest import DATABASES, ON_CI
 from tests.live import LiveServer
@@ -49,6 +50,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 15_000
+SERVER_ENV = {"FUNDING_RATE_LIMIT": "1000"}
+"""The browser tests post many forms from one address within a minute; the default limit (20 a
+minute) is for visitors, and has tests of its own (tests/web)."""
 DESKTOP = {"width": 1280, "height": 800}
 CONTEXTS = pytest.StashKey[list]()
 CHROMIUM = pytest.StashKey[str]()
@@ -117,7 +121,8 @@ def serve(log_folder: Path, demo: bool):
     """A `funding serve` on a fresh database, dropped afterwards (a generator for fixtures)."""
     url = run_async(DATABASES.fresh())
     try:
-        with LiveServer(url, demo=demo, log_path=log_folder / "server.log") as server:
+        env = SERVER_ENV | {"FUNDING_OUTBOX": str(log_folder / "outbox")}  # pledges send mail
+        with LiveServer(url, demo=demo, env=env, log_path=log_folder / "server.log") as server:
             yield server
     finally:
         run_async(DATABASES.drop(url))
@@ -166,11 +171,26 @@ def start_fresh_demo_server(tmp_path):
         server.close()  # leaves the `with`: stops the server and drops its database
 
 
+@pytest.fixture(scope="module")
+def own_demo_server(tmp_path_factory) -> LiveServer:
+    """A demo server of one test module's own, for a module whose tests write (pledge, change …)."""
+    run = serve(tmp_path_factory.mktemp("own-demo-server"), demo=True)
+    try:
+        yield next(run)
+    finally:
+        run.close()
+
+
 @pytest.fixture(scope="package")
-def routes(demo_server: LiveServer) -> list[str]:
+def demo_routes(demo_server: LiveServer) -> dict[str, str]:
+    """The demo server's GET HTML routes, route path (`/pledges/{token:str}`) to the path visited."""
+    return server_routes(demo_server.database_url, demo_server.url)
+
+
+@pytest.fixture(scope="package")
+def routes(demo_routes: dict[str, str]) -> list[str]:
     """The app's GET HTML routes, read from its route table, path parameters filled in."""
-    settings = Settings(database_url=demo_server.database_url, secret_key="routes", database_pool_size=0)
-    return html_routes(create_app(settings), demo_server.url)
+    return sorted(set(demo_routes.values()))
 
 
 @dataclass
@@ -187,7 +207,7 @@ class Survey:
 
 
 @pytest.fixture(scope="package")
-def survey(browser: Browser, routes: list[str], request):
+def survey(browser: Browser, routes: list[str], demo_routes: dict[str, str], request):
     """`survey("demo_server", "en")`: that site crawled in that language, once per run.
 
     Crawling is most of the suite's time, so one crawl serves every test that asks about the
@@ -203,7 +223,8 @@ def survey(browser: Browser, routes: list[str], request):
                 context.set_default_timeout(TIMEOUT_MS)
             checks = AxeCheck(f"{site}-{locale}"), ReflowCheck(), FormCount()
             try:
-                report = crawl(contexts, server.url, locale, dict.fromkeys(routes, 200) | ERROR_STATES, checks)
+                seeds = expected_statuses(demo_routes, has_demo_data=server.demo) | ERROR_STATES
+                report = crawl(contexts, server.url, locale, seeds, checks)
             finally:
                 for context in contexts:
                     context.close()

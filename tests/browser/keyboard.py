@@ -73,15 +73,26 @@ def focused_matches(page: Page, selector: str) -> bool:
     return page.evaluate("s => !!document.activeElement && document.activeElement.matches(s)", selector)
 
 
-def tab_to(page: Page, selector: str, max_presses: int = MAX_TAB_STOPS) -> int:
-    """Presses Tab until the focused element matches `selector`; returns how many presses it took."""
+def tab_to(page: Page, selector: str, max_presses: int = MAX_TAB_STOPS, *, backwards: bool = False) -> int:
+    """Presses Tab (Shift+Tab `backwards`) until the focused element matches `selector`; returns
+    how many presses it took."""
+    key = "Shift+Tab" if backwards else "Tab"
     seen = []
     for presses in range(1, max_presses + 1):
-        page.keyboard.press("Tab")
+        page.keyboard.press(key)
         if focused_matches(page, selector):
             return presses
         seen.append(str(focused(page)))
-    raise AssertionError(f"{selector} not reached with {max_presses} Tabs; focus went {' → '.join(seen[:40])} …")
+    raise AssertionError(f"{selector} not reached with {max_presses} {key}s; focus went {' → '.join(seen[:40])} …")
+
+
+def in_viewport(page: Page, selector: str) -> bool:
+    """Whether the first element matching `selector` is at least partly in the window."""
+    return page.evaluate(
+        """s => { const box = document.querySelector(s).getBoundingClientRect();
+                  return box.bottom > 0 && box.top < innerHeight && box.right > 0 && box.left < innerWidth; }""",
+        selector,
+    )
 
 
 def tab_stops(page: Page) -> list[Focus]:

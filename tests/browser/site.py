@@ -2,7 +2,9 @@
 
 Nobody keeps a list of pages. `html_routes()` reads `create_app().routes`, keeps the GET routes
 that render HTML and fills their path parameters from `PATH_SAMPLES`; a route with a parameter
-that has no sample fails loudly, so whoever adds `/pledges/{pledge_id}` also adds a sample.
+that has no sample fails loudly, so whoever adds `/entries/{seq}` also adds a sample.
+A filled-in route shows the demo's data, so a site without that data must answer it with a 404
+(`expected_statuses`).
 `crawl()` then opens each of them in a real browser and follows every same-origin link it finds
 (bounded), so paginated and linked pages are covered too, and hands each page to the checks.
 """
@@ -15,17 +17,20 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.request import urlopen
 
+import httpx
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 from playwright.sync_api import BrowserContext, Page, Response
 from playwright.sync_api import Error as PlaywrightError
 
+from funding.app import create_app
 from funding.i18n import gettext, use_locale
-from funding.settings import ROOT
+from funding.settings import ROOT, Settings
 
 ARTIFACTS = ROOT / "artifacts" / "browser"
 """Screenshots and HTML of failing pages; CI keeps `artifacts/`."""
@@ -48,10 +53,84 @@ def demo_round_slug(base_url: str) -> str:
     return next((r for r in rounds if r["accepts_pledges"]), rounds[0])["slug"]
 
 
-PATH_SAMPLES: dict[str, str | Callable[[str], str]] = {"slug": demo_round_slug}
+def demo_pledge_token(base_url: str) -> str:
+    """The token of a pledge made for this run, the way a pledger makes one: the pledge form of
+    the open round, for an organisation the fair-share table shows without a pledge, posted with
+    the form's own values, CSRF token and cookie; the token is read from the 303's address.
+
+    This is the one write to a shared server, made while the routes are discovered, before any
+    test reads a page: one more conditional pledge in the open round (not booked in the ledger).
+    """
+    slug = demo_round_slug(base_url)
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        rows = client.get(f"/api/v1/rounds/{slug}/fair-shares").raise_for_status().json()["rows"]
+        free = next((row for row in rows if row["status"] == "none" and row["organisation_id"]), None)
+        if free is None:
+            raise LookupError(f"every organisation has pledged to {slug}: no pledge page can be made for the check")
+        form_path = f"/rounds/{slug}/pledge"
+        page = client.get(form_path, params={"organisation": free["organisation_id"]}).raise_for_status()
+        fields = form_fields(page.text, form_path)
+        fields |= {"contact_name": "Route Discovery", "contact_email": "routes@example.org"}
+        answer = client.post(form_path, data=fields)
+    location = answer.headers.get("location", "")
+    if answer.status_code != 303 or not location.startswith("/pledges/"):
+        raise LookupError(f"pledging for {free['name']} answered {answer.status_code}, not a 303 to its page")
+    return location.removeprefix("/pledges/")
+
+
+class _FormFields(HTMLParser):
+    """What a browser would send for the form posting to `action`, as the page fills it in."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action, self.inside, self.fields = action, False, {}
+        self._textarea: str | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self.inside = a.get("action") == self.action and a.get("method", "").lower() == "post"
+        elif not self.inside or "name" not in a:
+            return
+        elif tag == "input" and (a.get("type") not in ("checkbox", "radio") or "checked" in a):
+            self.fields[a["name"]] = a.get("value", "on")
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.fields[a["name"]] = ""
+        elif tag == "select":
+            self._select = a["name"]
+            self.fields[a["name"]] = ""
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields[self._select] = a.get("value", "")
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.fields[self._textarea] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+
+def form_fields(html: str, action: str) -> dict[str, str]:
+    """The fields (hidden ones too) of the POST form with `action` on a page, as filled in there."""
+    parser = _FormFields(action)
+    parser.feed(html)
+    if "_csrf_token" not in parser.fields:
+        raise LookupError(f"no POST form to {action} with a CSRF token on the page")
+    return parser.fields
+
+
+PATH_SAMPLES: dict[str, str | Callable[[str], str]] = {"slug": demo_round_slug, "token": demo_pledge_token}
 """A value for each path parameter name any HTML route uses, taken from the demo data.
 
-A string, or a function of the server's base URL (to look a value up, e.g. via the API).
+A string, or a function of the server's base URL (to look a value up, e.g. via the API, or to
+make one, as a pledge is made). Each is looked up once per discovery.
 """
 
 NOT_PAGES: dict[str, str] = {}
@@ -86,17 +165,23 @@ def excluded(path: str) -> bool:
 
 def html_routes(app: Litestar, base_url: str = "") -> list[str]:
     """Every GET route of `app` that renders HTML, with sample path parameters filled in."""
-    paths = set()
+    return sorted(set(route_table(app, base_url).values()))
+
+
+def route_table(app: Litestar, base_url: str = "") -> dict[str, str]:
+    """`html_routes` as route path (`/rounds/{slug:str}`) to the path visited (`/rounds/bijdragen-2027`)."""
+    values: dict[str, str] = {}  # each sample looked up (or made) once, however many routes use it
+    table = {}
     for route in app.routes:
         if not isinstance(route, HTTPRoute) or excluded(route.path) or route.path in NOT_PAGES:
             continue
         for handler in route.route_handlers:
             if "GET" in handler.http_methods and str(handler.media_type) in HTML_MEDIA_TYPES:
-                paths.add(_fill(route, base_url))
-    return sorted(paths)
+                table[route.path] = _fill(route, base_url, values)
+    return table
 
 
-def _fill(route: HTTPRoute, base_url: str) -> str:
+def _fill(route: HTTPRoute, base_url: str, values: dict[str, str]) -> str:
     path = route.path
     for name in route.path_parameters:
         if name not in PATH_SAMPLES:
@@ -104,10 +189,23 @@ def _fill(route: HTTPRoute, base_url: str) -> str:
                 f"route {route.path} has path parameter {name!r} and tests/browser/site.py PATH_SAMPLES "
                 f"has no sample value for it: add one from the demo data so the page gets checked"
             )
-        sample = PATH_SAMPLES[name]
-        value = sample(base_url) if callable(sample) else sample
-        path = re.sub(r"\{" + re.escape(name) + r"(:[^}]*)?\}", str(value), path)
+        if name not in values:
+            sample = PATH_SAMPLES[name]
+            values[name] = str(sample(base_url) if callable(sample) else sample)
+        path = re.sub(r"\{" + re.escape(name) + r"(:[^}]*)?\}", values[name], path)
     return path
+
+
+def server_routes(database_url: str, base_url: str) -> dict[str, str]:
+    """`route_table` of the app a live server on `database_url` runs, samples from its own data."""
+    settings = Settings(database_url=database_url, secret_key="routes", database_pool_size=0)
+    return route_table(create_app(settings), base_url)
+
+
+def expected_statuses(table: dict[str, str], has_demo_data: bool) -> dict[str, int]:
+    """What a crawl expects each route to answer: 200, except that a route whose path parameters
+    were filled from the demo's data (a round, a pledge) is a 404 on a site without that data."""
+    return {path: 200 if has_demo_data or "{" not in route else 404 for route, path in table.items()}
 
 
 def same_site_path(base_url: str, href: str) -> str | None:
