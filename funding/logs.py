@@ -2,7 +2,9 @@
 
 Paths, headers and exception messages can carry line breaks, NULs and terminal escapes; written
 as they are, a request could forge a log line. `EscapeControlCharacters` sits on every handler
-(uvicorn's access and error logs, the app's) and escapes them before any formatter runs.
+(uvicorn's access and error logs, the app's) and escapes them before any formatter runs. It also
+hides the token in a pledge's private address (`/pledges/<token>`): whoever holds the token can
+change or cancel the pledge, and logs are read by more people than pledgers.
 """
 
 from __future__ import annotations
@@ -19,8 +21,13 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 """C0 and C1 controls, DEL, and the Unicode line and paragraph separators."""
 
 
+PRIVATE_TOKEN = re.compile(r"(/pledges/)[A-Za-z0-9_-]+")
+
+
 def escape(text: str) -> str:
-    """`text` with every control character written as a Python escape: `\\n`, `\\x00`, `\\u2028`."""
+    """`text` with every control character written as a Python escape: `\\n`, `\\x00`, `\\u2028`,
+    and a pledge's private token as `…`."""
+    text = PRIVATE_TOKEN.sub(r"\1…", text)
     return CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 

@@ -64,7 +64,7 @@ class Pledge(Table, tablename="pledge", schema=None):
 
 ID = "2026-12-01T12:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "True"
+DESCRIPTION = "funding rounds and pledges"
 
 
 async def forwards():

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, ClassVar
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from stdnum import iso11649
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     from funding.pledges.notices import PledgeNotices
 
 log = logging.getLogger(__name__)
+PROGRAMME_TIME = ZoneInfo("Europe/Amsterdam")
 
 ROUND_LOCK = 30_000_000
 """Plus the round's id: the PostgreSQL advisory lock that serialises changes to one round."""
@@ -71,9 +73,13 @@ PUBLIC_BODIES = tuple(kind.value for kind in OrganisationKind if kind not in ("c
 """Who a round asks to contribute: the fair-share table lists every public body of these kinds."""
 MAX_PLEDGE = Money.euros(1_000_000)
 """The most one pledge may be unless configured (`FUNDING_MAX_PLEDGE`): more is a typo or a call."""
+UMBRELLA_KINDS = (OrganisationKind.other_public.value,)
+"""Who may pledge for members through the form: associations of municipalities, provinces …"""
 MAX_MEMBERS = 500
 MAX_HOURS = 10_000
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+"""What `secrets.token_urlsafe` makes: anything else is no pledge's, and never reaches the database."""
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 
@@ -326,7 +332,8 @@ class PledgeService:
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def today(self) -> date:
-        return self.clock().date()
+        """The day in the Netherlands: a round's close date is its last day there."""
+        return self.clock().astimezone(PROGRAMME_TIME).date()
 
     # -- rounds -------------------------------------------------------------------------------
     async def create_round(
@@ -387,7 +394,7 @@ class PledgeService:
         return await self.round(slug)
 
     async def round(self, slug: str) -> Round:
-        row = await FundingRound.select().where(FundingRound.slug == slug).first()
+        row = await FundingRound.select().where(FundingRound.slug == slug).first() if _SLUG.fullmatch(slug) else None
         if row is None:
             raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug})
         return _round(row)
@@ -414,6 +421,9 @@ class PledgeService:
         organisation = await self.organisations.get(new.organisation_id)
         if organisation is None:
             raise PledgeError(_("Choose your organisation from the registry."), "organisation")
+        if new.members and new.source is PledgeSource.form and organisation["kind"] not in UMBRELLA_KINDS:
+            # Anyone may use the form: covering others is for umbrella bodies (staff record the rest).
+            raise PledgeError(_("Only an umbrella body can pledge on behalf of members."), "members")
         members = await self.organisations.get_many(new.members)
         if len(members) != len(set(new.members)):
             raise PledgeError(_("An umbrella pledge can only cover organisations in the registry."), "members")
@@ -426,8 +436,8 @@ class PledgeService:
             async with write_transaction():
                 await lock_transaction(ROUND_LOCK + fund.id)
                 fund = await self.round(slug)  # as it is now, under the lock
-                if not fund.accepts_pledges(now.date()):
-                    raise self._not_open(fund, now.date())
+                if not fund.accepts_pledges(self.today()):
+                    raise self._not_open(fund, self.today())
                 covered = [new.organisation_id, *new.members]
                 taken = await PledgeCover.select(PledgeCover.organisation).where(
                     (PledgeCover.round == fund.id) & PledgeCover.organisation.is_in(covered)
@@ -476,7 +486,9 @@ class PledgeService:
                 if status is PledgeStatus.due:
                     pledged = await self._book_due(pledged, fund)
         except (sqlite3.IntegrityError, asyncpg.UniqueViolationError) as refused:
-            # Only a cover can collide here (the lock and the check above make it rare).
+            if "pledge_cover" not in str(refused):
+                raise
+            # Two pledges for one organisation at once (the lock and the check above make it rare).
             raise _already_covered(new.organisation_id, []) from refused
         pledged = await self.pledge_by_token(pledged.token)
         if self.notices:
@@ -544,8 +556,13 @@ class PledgeService:
         """Share the target among everyone covered now, earliest joiners taking the odd cents;
         each pledge owes the shares of the organisations it covers. Under the round's lock."""
         covers = await PledgeCover.select().where(PledgeCover.round == fund.id).order_by(PledgeCover.id)
+        cap = Money(fund.key.cap_cents) if fund.key.cap_cents is not None else None
         owed: dict[int, int] = {}
         for cover, share in zip(covers, equal_shares(fund.target, len(covers)), strict=True):
+            if (
+                cap is not None and share > cap
+            ):  # nobody owes more than the cap; until enough join, the round falls short
+                share = cap
             if cover["share_cents"] != share.cents:
                 await PledgeCover.update({PledgeCover.share_cents: share.cents}).where(PledgeCover.id == cover["id"])
             owed[cover["pledge"]] = owed.get(cover["pledge"], 0) + share.cents
@@ -575,7 +592,7 @@ class PledgeService:
                 raise NotChangeable(_("This pledge can no longer be changed."))
             if amount == pledge.amount and change.hours == pledge.hours:
                 return await self.pledge_by_token(token)
-            if pledge.status is not PledgeStatus.conditional and not fund.accepts_pledges(self.today()):
+            if not fund.accepts_pledges(self.today()):
                 raise NotChangeable(_("The round has closed: please contact us to change this pledge."))
             if pledge.booked_seq is not None:
                 await self._unbook(pledge, "bedrag gewijzigd")
@@ -600,6 +617,8 @@ class PledgeService:
                 return await self.pledge_by_token(token)
             if not pledge.changeable and not (by_staff and pledge.is_live and not pledge.paid):
                 raise NotChangeable(_("This pledge can no longer be cancelled."))
+            if not by_staff and not fund.accepts_pledges(self.today()):
+                raise NotChangeable(_("The round has closed: please contact us to change this pledge."))
             if pledge.booked_seq is not None:
                 await self._unbook(pledge, "toezegging ingetrokken")
             await self._end(pledge, PledgeStatus.cancelled, "cancelled", reason)
@@ -712,14 +731,13 @@ class PledgeService:
 
     # -- reading ------------------------------------------------------------------------------
     async def pledge_by_token(self, token: str) -> PledgeRecord:
-        row = await Pledge.select().where(Pledge.token == token).first() if token else None
+        row = await Pledge.select().where(Pledge.token == token).first() if _TOKEN.fullmatch(token) else None
         if row is None:
             raise PledgeNotFound(_("There is no pledge at this address."))
         pledge = _pledge(row, await self._names([row["organisation"]]))
         covers = await PledgeCover.select(PledgeCover.organisation).where(PledgeCover.pledge == pledge.id)
+        # An ended pledge's covers are gone: only a standing one lists its members.
         member_ids = [c["organisation"] for c in covers if c["organisation"] != pledge.organisation_id]
-        if not covers:  # ended: its covers are gone, the history says whom it covered
-            member_ids = []
         names = await self._names(member_ids)
         events = await PledgeEvent.select().where(PledgeEvent.pledge == pledge.id).order_by(PledgeEvent.id)
         return replace(

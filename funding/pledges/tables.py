@@ -125,7 +125,7 @@ class Pledge(Table):
 
 class PledgeCover(Table):
     """The organisations a live pledge covers: its own, and an umbrella pledge's members. Unique
-    per round and organisation (migration 0006), so no organisation is asked twice; the rows go
+    per round and organisation (migration 0007), so no organisation is asked twice; the rows go
     when the pledge is cancelled or released."""
 
     id: Serial

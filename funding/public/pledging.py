@@ -351,6 +351,8 @@ class PledgePage:
     fund: Round
     budget_line: str
     """The in-kind pledge's budget line by name."""
+    changeable: bool
+    """Nothing paid yet and the round still taking pledges: the pledger may change or cancel it."""
 
     @classmethod
     async def of(
@@ -368,7 +370,8 @@ class PledgePage:
         lines = {line["code"]: line for line in await programmes.budget_lines(fund.period_id)}
         line = lines.get(pledge.budget_line)
         name = _line_name(line, current_locale()) if line else pledge.budget_line
-        return cls(programme, settings, pledge, fund, name)
+        changeable = pledge.changeable and fund.accepts_pledges(pledges.today())
+        return cls(programme, settings, pledge, fund, name, changeable)
 
     def render(
         self,
@@ -379,7 +382,7 @@ class PledgePage:
         status: int = 200,
     ) -> Template:
         locale = current_locale()
-        pledge = self.pledge
+        pledge, changeable = self.pledge, self.changeable
         if values is None:
             values = {"amount": pledge.amount.format_number(locale), "hours": str(pledge.hours or "")}
         return Template(
@@ -390,7 +393,8 @@ class PledgePage:
                 "fund": self.fund,
                 "round_title": self.fund.title(locale),
                 "budget_line": self.budget_line,
-                "changeable_amount": pledge.changeable and self.fund.key.kind is not KeyKind.equal_split,
+                "changeable": changeable,
+                "changeable_amount": changeable and self.fund.key.kind is not KeyKind.equal_split,
                 "bank_name": self.settings.bank_name,
                 "bank_iban": iban.format(self.settings.bank_iban),
                 "done": done,

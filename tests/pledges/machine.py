@@ -33,7 +33,7 @@ from funding.pledges.service import (
     PledgeService,
     RoundNotOpen,
 )
-from funding.pledges.tables import BOOKED_STATUSES, LIVE_STATUSES, PledgeCover, PledgeStatus, RoundModel
+from funding.pledges.tables import BOOKED_STATUSES, LIVE_STATUSES, PledgeCover, PledgeSource, PledgeStatus, RoundModel
 from funding.programme.service import ProgrammeService
 
 TODAY = date(2026, 3, 2)
@@ -85,6 +85,7 @@ class PledgeModel:
             i
             for i, p in enumerate(self.pledges)
             if p.status in (PledgeStatus.conditional, PledgeStatus.due) and not p.paid
+            if self.rounds[p.round] == "open"  # after the close, only staff may cancel
         ]
 
     def closable(self) -> list[str]:
@@ -153,6 +154,7 @@ class PledgeRules:
             contact_email="contact@example.org",
             amount=Money(euros),
             members=member_ids,
+            source=PledgeSource.staff,  # staff may record a pledge for members from any organisation
         )
         asked = {org, *member_ids}
         if self.pledge_model.rounds[slug] != "open":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -16,10 +16,12 @@ from funding.pledges.service import (
     NewPledge,
     NotChangeable,
     PledgeError,
+    PledgeNotFound,
     PledgeService,
+    RoundNotFound,
     RoundNotOpen,
 )
-from funding.pledges.tables import ContributionForm, PledgeStatus, RoundModel, RoundStatus
+from funding.pledges.tables import ContributionForm, PledgeSource, PledgeStatus, RoundModel, RoundStatus
 from tests.pledges.conftest import EQUAL, cash, make_round
 
 
@@ -199,7 +201,7 @@ async def test_an_umbrella_pledge_covers_its_members_who_cannot_be_asked_twice(p
         await pledges.pledge("2026", cash(orgs["utrecht"]))
     assert refused.value.organisation_ids == (orgs["utrecht"],)
     with pytest.raises(AlreadyCovered) as overlapping:
-        await pledges.pledge("2026", cash(orgs["bzk"], members=(orgs["vlieland"],)))
+        await pledges.pledge("2026", cash(orgs["bzk"], members=(orgs["vlieland"],), source=PledgeSource.staff))
     assert overlapping.value.field == "members"
     rows = {row.name: row for row in await pledges.fair_share("2026")}
     assert rows["Gemeente Utrecht"].status == "covered"
@@ -346,3 +348,53 @@ async def test_bad_pledges_name_their_field_and_change_nothing(pledges, ledger, 
     assert refused.value.field == field
     assert await pledges.pledges((await pledges.round("2026")).id) == []
     assert await ledger.entries_after(0) == []
+
+
+async def test_an_equal_share_never_exceeds_the_cap_so_too_few_joiners_fall_short(pledges, year, orgs):
+    key = CostSharingKey(kind=KeyKind.equal_split, cap_cents=Money.euros(1_000).cents)
+    await make_round(pledges, year, model=RoundModel.all_or_nothing, key=key, target=10_000)
+    first = await pledges.pledge("2026", cash(orgs["amsterdam"]))
+    assert (await pledges.pledge_by_token(first.token)).amount == Money.euros(1_000), "the cap, not the target"
+    summary = await pledges.summary("2026")
+    assert summary.pledged == Money.euros(1_000) and summary.percent == 10 and not summary.target_met
+
+
+async def test_after_the_close_date_a_pledge_is_no_longer_changed_or_cancelled_by_its_pledger(
+    pledges, ledger, year, orgs, clock
+):
+    await make_round(pledges, year, model=RoundModel.all_or_nothing, target=1_000)
+    pledge = await pledges.pledge("2026", cash(orgs["amsterdam"], 1000))
+    clock.set(date(2026, 7, 1))  # past the close, not decided yet
+    with pytest.raises(NotChangeable, match="gesloten"):
+        await pledges.change(pledge.token, Change(amount=Money.euros(5)))
+    with pytest.raises(NotChangeable, match="gesloten"):
+        await pledges.cancel(pledge.token, reason="too late")
+    assert (await pledges.close_round("2026", reason="close")).status is RoundStatus.succeeded
+    assert (await pledges.cancel(pledge.token, reason="raadsbesluit", by_staff=True)).status is PledgeStatus.cancelled
+
+
+async def test_only_an_umbrella_body_pledges_for_members_through_the_form(pledges, year, orgs):
+    await make_round(pledges, year)
+    with pytest.raises(PledgeError) as refused:
+        await pledges.pledge("2026", cash(orgs["vlieland"], members=(orgs["amsterdam"], orgs["utrecht"])))
+    assert refused.value.field == "members"
+    assert await pledges.pledges((await pledges.round("2026")).id) == []
+    recorded = cash(orgs["utrecht_p"], members=(orgs["amsterdam"],), source=PledgeSource.staff)
+    assert (await pledges.pledge("2026", recorded)).members == ((orgs["amsterdam"], "Gemeente Amsterdam"),)
+
+
+@pytest.mark.parametrize("slug", ["no\x00pe", "../2026", "2026 ", ""])
+async def test_a_slug_that_cannot_be_a_rounds_is_no_round(pledges, year, slug):
+    await make_round(pledges, year)
+    with pytest.raises(RoundNotFound):
+        await pledges.round(slug)
+    with pytest.raises(PledgeNotFound):
+        await pledges.pledge_by_token(slug)
+
+
+async def test_dates_are_dutch_days(pledges, year, orgs, clock):
+    """A round's last day ends at midnight in the Netherlands, not in UTC."""
+    await make_round(pledges, year, closes_on=date(2026, 6, 30))
+    clock.now = datetime(2026, 6, 30, 22, 30, tzinfo=UTC)  # 00:30 on 1 July in Amsterdam
+    with pytest.raises(RoundNotOpen):
+        await pledges.pledge("2026", cash(orgs["amsterdam"]))

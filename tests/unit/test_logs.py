@@ -31,6 +31,12 @@ def test_a_forged_line_in_an_argument_stays_on_its_line():
     assert text == "ERROR unhandled error on GET /static/\\nINFO forged\\x00\n"
 
 
+def test_a_pledges_private_token_never_reaches_a_log():
+    line = _logged("POST", "/pledges/Zx_3-abcdefghijklmnopqrstuvwxyz0123456789ABCD/amount?done=1")
+    assert line == "ERROR unhandled error on POST /pledges/…/amount?done=1\n"
+    assert "abcdefghij" not in _logged("GET /pledges/abcdefghijklmnopqrst", msg="%s")
+
+
 def test_arguments_keep_their_formats():
     assert _logged(404, ValueError("a\nb"), msg="%d %r") == "ERROR 404 ValueError('a\\nb')\n"
     assert _logged(Exception("a\nb"), msg="%s") == "ERROR a\\nb\n"
