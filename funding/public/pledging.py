@@ -214,6 +214,13 @@ class PledgeController(Controller):
         return Redirect(path=f"/pledges/{page.pledge.token}?done=cancelled", status_code=303)
 
 
+def listed(organisation: dict) -> bool:
+    """Whether the public form may show it: never a private person, and no organisation the
+    registry keeps anonymous (whose name walking `?organisation=1, 2, …` would otherwise give
+    away); those pledge through staff (`funding pledges record`)."""
+    return bool(organisation["is_public"]) and organisation["kind"] != OrganisationKind.individual
+
+
 @dataclass
 class FormPages:
     """The pages of one round's pledge form: closed, search, the form itself, link re-sent."""
@@ -270,14 +277,14 @@ class FormPages:
         if q == "" and not errors:
             errors = {"q": _("Enter part of your organisation's name, or its CBS code.")}
         found = await self.pledges.organisations.search(q, limit=SEARCH_LIMIT) if q else []
-        results = [o for o in found if o["kind"] != OrganisationKind.individual]
+        results = [o for o in found if listed(o)]
         more = len(found) >= SEARCH_LIMIT
         return self.render("search", status=400 if errors else 200, errors=errors, q=q, results=results, more=more)
 
     async def organisation(self, organisation_id: int | None) -> dict | None:
-        """The registry's organisation, never a private person (whose name the registry keeps private)."""
+        """The registry's organisation, if the public may see its name (see `listed`)."""
         found = await self.pledges.organisations.get(organisation_id) if organisation_id else None
-        return found if found and found["kind"] != OrganisationKind.individual else None
+        return found if found and listed(found) else None
 
     async def form(
         self,

@@ -156,6 +156,14 @@ async def test_the_search_finds_organisations_by_name_and_by_cbs_code_but_no_pri
     assert chosen_person.status_code == 400 and "Jan Jansen" not in chosen_person.text
 
 
+async def test_an_organisation_the_registry_keeps_anonymous_is_neither_found_nor_shown(client, fund):
+    hidden = await OrganisationService().add(kind=OrganisationKind.company, name="Stille Vennoot BV", is_public=False)
+    found = await client.get(f"{FORM}?q=Vennoot")
+    assert "Stille Vennoot" not in found.text
+    chosen = await client.get(f"{FORM}?organisation={hidden}")
+    assert chosen.status_code == 400 and "Stille Vennoot" not in chosen.text
+
+
 async def test_the_search_box_is_labelled_and_an_empty_search_is_an_error(client, fund):
     first = await client.get(FORM)
     assert first.status_code == 200
