@@ -85,10 +85,16 @@ async def database() -> str:
 
 
 @pytest.fixture
-def settings(database: str) -> Settings:
+def settings(database: str, tmp_path) -> Settings:
     # No pool: the test client runs the app on its own event loop, and the test body queries
-    # from another; an asyncpg pool belongs to one loop.
-    return Settings(database_url=database, secret_key="test-secret-key-not-for-production", database_pool_size=0)
+    # from another; an asyncpg pool belongs to one loop. Mail goes to this test's own outbox,
+    # never into the work tree.
+    return Settings(
+        database_url=database,
+        secret_key="test-secret-key-not-for-production",
+        database_pool_size=0,
+        outbox_dir=str(tmp_path / "outbox"),
+    )
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import asyncio
 import os
 import random
 import re
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -69,7 +70,7 @@ def open_demo_site(**settings: object) -> DemoSite:
             database_pool_size=0,  # the app runs on the test client's event loop, queries come from ours
             # The fuzzer posts thousands of forms: past the limit every answer would be a 429 and
             # no handler would be reached (the limit itself: tests/web/test_rate_limit.py).
-            **{"rate_limit_per_minute": 1_000_000, **settings},
+            **{"rate_limit_per_minute": 1_000_000, "outbox_dir": tempfile.mkdtemp(prefix="funding-fuzz-"), **settings},
         )
     )
     site = DemoSite(app=app, url=url, engine=db.current_engine(), runner=runner)
