@@ -396,7 +396,7 @@ class PledgeService:
     async def round(self, slug: str) -> Round:
         row = await FundingRound.select().where(FundingRound.slug == slug).first() if _SLUG.fullmatch(slug) else None
         if row is None:
-            raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug})
+            raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
         return _round(row)
 
     async def round_by_id(self, round_id: int) -> Round:

@@ -9,7 +9,6 @@ message at its field, and everything as it was typed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -38,6 +37,7 @@ from funding.pledges.forms import (
 )
 from funding.pledges.keys import KeyKind
 from funding.pledges.service import (
+    UMBRELLA_KINDS,
     AlreadyCovered,
     PledgeError,
     PledgeNotFound,
@@ -56,12 +56,8 @@ PRIVATE = {"cache-control": "private, no-store", "x-robots-tag": "noindex"}
 """The pledge page and anything showing what a pledger typed: for that browser only, and never kept."""
 FORM = {"cache-control": "private"}
 """An empty form carries the visitor's own CSRF token: never to be stored by a shared cache."""
-UMBRELLA_KINDS = (OrganisationKind.other_public,)
-"""Who is offered the members field: associations of municipalities, provinces, water boards."""
 SEARCH_LIMIT = 20
 """Matches listed at most; more means the search should be narrowed."""
-_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 
 SearchQuery = Annotated[
     str | None, QueryParameter(max_length=100, description="Part of an organisation's name, or its CBS code")
@@ -234,8 +230,6 @@ class FormPages:
     async def of(
         cls, pledges: PledgeService, programmes: ProgrammeService, programme: dict | None, slug: str
     ) -> FormPages:
-        if not _SLUG.fullmatch(slug):  # not a slug (a NUL would be refused by PostgreSQL): no such round
-            raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
         return cls(pledges, programmes, programme, await pledges.round(slug))
 
     @property
@@ -370,8 +364,6 @@ class PledgePage:
         settings: Settings,
         token: str,
     ) -> PledgePage:
-        if not _TOKEN.fullmatch(token):
-            raise PledgeNotFound(_("There is no pledge at this address."))
         pledge = await pledges.pledge_by_token(token)
         fund = await pledges.round_by_id(pledge.round_id)
         lines = {line["code"]: line for line in await programmes.budget_lines(fund.period_id)}

@@ -230,27 +230,24 @@ async def test_changing_a_due_pledge_reverses_and_books_again_and_cancelling_rev
     assert (await ledger.verify()).ok
 
 
+def bank_transfer(pledges: PledgeService, pledge, euros: int, line: int, day: date = date(2026, 3, 1)):
+    """Money for `pledge` on bank statement line `line`: the same line twice is one transfer."""
+    return pledges.receive(
+        pledge.id,
+        Money.euros(euros),
+        occurred_on=day,
+        kind="bank_transfer",
+        account="assets:bank",
+        reference=f"bank:{line}",
+        idempotency_key=f"bank-line:{line}",
+    )
+
+
 async def test_a_paid_pledge_cannot_be_changed_or_cancelled(pledges, ledger, year, orgs):
     await make_round(pledges, year)
     pledge = await pledges.pledge("2026", cash(orgs["amsterdam"], 1000))
-    part = await pledges.receive(
-        pledge.id,
-        Money.euros(400),
-        occurred_on=date(2026, 3, 1),
-        kind="bank_transfer",
-        account="assets:bank",
-        reference="bank:1",
-        idempotency_key="bank-line:1",
-    )
-    again = await pledges.receive(
-        pledge.id,
-        Money.euros(400),
-        occurred_on=date(2026, 3, 1),
-        kind="bank_transfer",
-        account="assets:bank",
-        reference="bank:1",
-        idempotency_key="bank-line:1",
-    )
+    part = await bank_transfer(pledges, pledge, 400, 1)
+    again = await bank_transfer(pledges, pledge, 400, 1)
     assert part.status is PledgeStatus.partially_paid and again.paid == Money.euros(400)
     for attempt in (
         pledges.change(pledge.token, Change(amount=Money.euros(5))),
@@ -258,15 +255,7 @@ async def test_a_paid_pledge_cannot_be_changed_or_cancelled(pledges, ledger, yea
     ):
         with pytest.raises(NotChangeable):
             await attempt
-    paid = await pledges.receive(
-        pledge.id,
-        Money.euros(600),
-        occurred_on=date(2026, 3, 2),
-        kind="bank_transfer",
-        account="assets:bank",
-        reference="bank:2",
-        idempotency_key="bank-line:2",
-    )
+    paid = await bank_transfer(pledges, pledge, 600, 2, date(2026, 3, 2))
     assert paid.status is PledgeStatus.paid and paid.open_amount == Money.zero()
     assert await balances(ledger) == {"assets:bank": 100_000, "income:contributions": -100_000}
 
