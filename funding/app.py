@@ -15,8 +15,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from funding import db
 from funding.api.controllers import HealthController, LedgerApiController, TotalsApiController
 from funding.api.rounds import RoundsApiController
-from funding.dependencies import SERVICES, pledge_service
+from funding.api.webhooks import WebhookController
+from funding.dependencies import SERVICES, mollie_api, payment_service, pledge_service
 from funding.logs import app_logging_config
+from funding.periodic import every
 from funding.pledges.closing import round_closer
 from funding.public.controllers import PublicController
 from funding.public.pledging import PledgeController
@@ -55,6 +57,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     db.bind(db.engine_for_url(settings.database_url))
     data_version = DataVersion(settings)
+    mollie = mollie_api(settings)
+
+    async def reconcile() -> None:
+        if mollie.configured:
+            await payment_service(settings, mollie).reconcile()
 
     @asynccontextmanager
     async def database(_app: Litestar) -> AsyncIterator[None]:
@@ -70,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TotalsApiController,
             RoundsApiController,
             HealthController,
+            WebhookController,
             StaffApiController,
             static_files_router(),
         ],
@@ -79,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             database,
             data_version.lifespan,
             round_closer(lambda: pledge_service(settings), settings.round_closing_interval),
+            every(settings.payment_reconcile_interval, reconcile, "reconcile Mollie payments"),
         ],
         middleware=[
             SecurityHeadersMiddleware(https=settings.secure_cookies),
@@ -110,7 +119,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=app_logging_config(),
-        state=State({"settings": settings, "data_version": data_version, "programme": Memo("programme")}),
+        state=State(
+            {"settings": settings, "mollie": mollie, "data_version": data_version, "programme": Memo("programme")}
+        ),
     )
     app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing, which would answer HEAD with 405
     return app

@@ -1,4 +1,4 @@
-"""The `funding` command: serve, migrate, verify, export, import-organisations, rounds, pledges."""
+"""The `funding` command: serve, migrate, verify, export, import-organisations, rounds, pledges, payments."""
 
 from __future__ import annotations
 
@@ -328,6 +328,57 @@ def record_pledge(
         f"recorded {pledge.formatted_reference}: {pledge.organisation_name}, {pledge.amount}, {pledge.status.value}"
     )
     click.echo(f"the pledge's page: {settings.base_url}/pledges/{pledge.token}")
+
+
+@main.group()
+def payments() -> None:
+    """Payments through Mollie."""
+
+
+def _payments(settings: Settings):
+    from funding.dependencies import mollie_api, payment_service
+
+    if not settings.mollie_api_key:
+        raise click.UsageError("MOLLIE_API_KEY is not set")
+    _bind(settings)
+    return payment_service(settings, mollie_api(settings))
+
+
+@payments.command(name="reconcile")
+def reconcile_payments() -> None:
+    """Ask Mollie about every payment not yet final (and recent paid ones, for refunds and
+    chargebacks) and book what changed: what the webhooks would have booked, had none been lost."""
+    settings = Settings.from_env()
+    service = _payments(settings)
+    booked = asyncio.run(service.reconcile())
+    for done in booked:
+        what = ", ".join(f"{kind.value} {amount}" for kind, amount in done.bookings)
+        click.echo(f"{done.payment.mollie_id}: {done.payment.status.value}; booked {what}")
+    click.echo(f"{len(booked)} payment(s) with something new booked")
+
+
+@payments.command(name="refund")
+@click.argument("payment_id")
+@click.option("--amount", default=None, help="Euros (default: all that is left to refund).")
+@click.option("--reason", required=True, help="Why; kept by the programme, not published.")
+def refund_payment(payment_id: str, amount: str | None, reason: str) -> None:
+    """Refund Mollie payment PAYMENT_ID (tr_…) fully or partly. Running it again after an error
+    asks Mollie for the same refund, never a second one."""
+    from funding.money import MoneyError
+    from funding.payments.service import PaymentError
+
+    settings = Settings.from_env()
+    service = _payments(settings)
+    try:
+        euros = _typed_euros(amount) if amount else None
+    except MoneyError as bad:
+        raise click.BadParameter(str(bad), param_hint="--amount") from bad
+    try:
+        done = asyncio.run(service.refund(payment_id.strip(), euros, reason=reason))
+    except PaymentError as refused:
+        raise click.ClickException(str(refused)) from refused
+    what = ", ".join(f"{kind.value} {amount}" for kind, amount in done.bookings) or "nothing new"
+    click.echo(f"{payment_id}: refund asked; booked {what}")
 
 
 _PLAIN_EUROS = re.compile(r"\d+(\.\d{1,2})?")

@@ -119,6 +119,22 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+@asynccontextmanager
+async def exclusive(key: int) -> AsyncIterator[bool]:
+    """Whether this process may run a job that one process at a time should run (True on
+    SQLite, which serves one process). On PostgreSQL a session lock on a connection of its
+    own, outside the pool (whose connections hold no session state), released as it closes."""
+    engine = current_engine()
+    if not isinstance(engine, PostgresEngine):
+        yield True
+        return
+    connection = await asyncpg.connect(**engine.config)
+    try:
+        yield bool(await connection.fetchval("SELECT pg_try_advisory_lock($1)", int(key)))
+    finally:
+        await connection.close()
+
+
 async def ping() -> None:
     await current_engine().run_ddl("SELECT 1")
 

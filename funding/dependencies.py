@@ -6,6 +6,8 @@ from litestar.di import NamedDependency, Provide
 from funding.ledger.service import LedgerService
 from funding.mail import Mailer
 from funding.money import Money
+from funding.payments.mollie import Mollie
+from funding.payments.service import PaymentService
 from funding.pledges.notices import PledgeNotices
 from funding.pledges.service import PledgeService
 from funding.programme.service import ProgrammeService
@@ -32,6 +34,20 @@ def provide_pledges(state: State, ledger: NamedDependency[LedgerService]) -> Ple
     return pledge_service(state.settings, ledger)
 
 
+def payment_service(settings: Settings, mollie: Mollie, ledger: LedgerService | None = None) -> PaymentService:
+    """The payment service as the app and the command line use it."""
+    return PaymentService(pledge_service(settings, ledger), mollie, base_url=settings.base_url)
+
+
+def mollie_api(settings: Settings) -> Mollie:
+    """One per process: its worker threads each keep their own client."""
+    return Mollie(settings.mollie_api_key, settings.mollie_api_endpoint)
+
+
+def provide_payments(state: State, ledger: NamedDependency[LedgerService]) -> PaymentService:
+    return payment_service(state.settings, state.mollie, ledger)
+
+
 async def provide_programme(state: State, programmes: NamedDependency[ProgrammeService]) -> dict | None:
     """The programme the site is about (its name and demo label are on every page), read again
     only when the programme table changes."""
@@ -43,4 +59,5 @@ SERVICES = {
     "programmes": Provide(provide_programmes, sync_to_thread=False),
     "programme": Provide(provide_programme),
     "pledges": Provide(provide_pledges, sync_to_thread=False),
+    "payments": Provide(provide_payments, sync_to_thread=False),
 }

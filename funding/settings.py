@@ -55,6 +55,10 @@ class Settings:
     round_closing_interval: int = 0
     """Seconds between the app's checks for rounds past their close date; 0: never (then
     `funding rounds close` does it). `from_env` makes it hourly unless FUNDING_CLOSE_ROUNDS_EVERY says."""
+    payment_reconcile_interval: int = 0
+    """Seconds between the app's own reconciles of Mollie payments (webhooks get lost); 0: never
+    (then `funding payments reconcile` does it). `from_env` makes it every 15 minutes unless
+    FUNDING_RECONCILE_EVERY says."""
     max_pledge_euros: int = 1_000_000
     """The most one pledge may be; larger commitments are recorded by staff in parts, or configured."""
     bank_name: str = "Stichting Kennisnetwerk (demo)"
@@ -86,6 +90,7 @@ class Settings:
             response_cache=environ.get("FUNDING_RESPONSE_CACHE", "on").lower() not in OFF,
             response_cache_bytes=int(environ.get("FUNDING_RESPONSE_CACHE_BYTES") or cls.response_cache_bytes),
             round_closing_interval=int(environ.get("FUNDING_CLOSE_ROUNDS_EVERY") or 3600),
+            payment_reconcile_interval=int(environ.get("FUNDING_RECONCILE_EVERY") or 900),
             max_pledge_euros=int(environ.get("FUNDING_MAX_PLEDGE") or cls.max_pledge_euros),
             bank_name=environ.get("FUNDING_BANK_NAME") or cls.bank_name,
             bank_iban=environ.get("FUNDING_BANK_IBAN") or cls.bank_iban,

@@ -27,6 +27,7 @@ from stdnum.iso7064 import mod_97_10
 
 from funding.db import as_date, as_datetime, lock_transaction, write_transaction
 from funding.i18n import _, format_day
+from funding.ledger.chain import EntryRecord
 from funding.ledger.service import LedgerService, Leg
 from funding.money import Money, total
 from funding.organisations.service import OrganisationService
@@ -67,6 +68,8 @@ PROGRAMME_TIME = ZoneInfo("Europe/Amsterdam")
 ROUND_LOCK = 30_000_000
 """Plus the round's id: the PostgreSQL advisory lock that serialises changes to one round."""
 RECEIVABLE, CONTRIBUTIONS, IN_KIND_INCOME = "assets:receivable:pledges", "income:contributions", "income:in-kind"
+REFUNDS = "liabilities:refunds"
+"""Money received that no pledge can take (overpaid, cancelled, released): owed back until a person acts."""
 ANONYMOUS = "anonieme bijdrager"
 """How the public journal names a contributor that is not to be named (it is in Dutch, as the journal is)."""
 PUBLIC_BODIES = tuple(kind.value for kind in OrganisationKind if kind not in ("company", "individual"))
@@ -306,6 +309,18 @@ class KindTotals:
     paid: Money
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """What one sum received or paid back did: the part `applied` to the pledge and the part
+    `held` on liabilities:refunds, booked as journal entry `seq` (`new`: just now, not before)."""
+
+    pledge: PledgeRecord
+    applied: Money
+    held: Money
+    seq: int
+    new: bool
+
+
 @dataclass
 class _Outcome:
     """What a transaction decided, for the mail sent after it commits."""
@@ -371,6 +386,7 @@ class PledgeService:
         for account, label in ((RECEIVABLE, "Toegezegde bijdragen"), (CONTRIBUTIONS, "Bijdragen in geld")):
             await self.ledger.open_account(account, label)
         await self.ledger.open_account(IN_KIND_INCOME, "Bijdragen in natura")
+        await self.ledger.open_account(REFUNDS, "Terug te betalen bijdragen")
         async with write_transaction():
             if await FundingRound.exists().where(FundingRound.slug == slug):
                 raise PledgeError(_("There is a round with this slug already."), "slug")
@@ -698,36 +714,92 @@ class PledgeService:
         account: str,
         reference: str | None,
         idempotency_key: str,
-    ) -> PledgeRecord:
-        """Money received for a booked pledge (a bank transfer, a Mollie payment): booked
-        `Dr account / Cr receivable` once under `idempotency_key`, and the pledge becomes
-        partially paid or paid from the sum received."""
+        what: str = "Bijdrage ontvangen",
+    ) -> Receipt:
+        """Money received for a pledge (a bank transfer, a Mollie payment), booked once under
+        `idempotency_key`. What the pledge still owes is applied to it (`Cr receivable`); the
+        rest is never dropped: an overpayment, or money for a pledge that is cancelled,
+        released or not yet due, is held on `liabilities:refunds` until a person refunds or
+        reassigns it. The pledge becomes partially paid or paid from the sum applied."""
         if amount.cents <= 0:
             raise PledgeError(_("Enter an amount of more than € 0."), "amount")
         async with write_transaction():
-            pledge = await self._pledge(pledge_id)
-            await lock_transaction(ROUND_LOCK + pledge.round_id)
-            pledge = await self._pledge(pledge_id)
-            if pledge.status not in BOOKED_STATUSES or pledge.is_in_kind:
-                raise PledgeError(_("Only a due cash pledge can be paid."))
-            already = await self.ledger.booked(idempotency_key)
+            pledge = await self._locked(pledge_id)
+            if booked := await self.ledger.booked(idempotency_key):
+                return _receipt(pledge, booked, new=False)
+            takes = pledge.status in BOOKED_STATUSES and not pledge.is_in_kind
+            applied = min(amount, max(pledge.open_amount, Money.zero())) if takes else Money.zero()
+            held = amount - applied
+            if held:
+                what += ", te verrekenen of terug te betalen" if not applied else ", deels terug te betalen"
             entry = await self.ledger.append(
                 kind=kind,
-                description=f"Bijdrage ontvangen: {await self._public_name(pledge)}",
+                description=f"{what}: {await self._public_name(pledge)}",
                 occurred_on=occurred_on,
-                legs=[Leg(account, amount), Leg(RECEIVABLE, -amount)],
+                legs=_nonzero(Leg(account, amount), Leg(RECEIVABLE, -applied), Leg(REFUNDS, -held)),
                 reference=reference,
                 idempotency_key=idempotency_key,
             )
-            if already:
-                return await self.pledge_by_token(pledge.token)
-            paid = pledge.paid + amount
-            status = PledgeStatus.paid if paid >= pledge.amount else PledgeStatus.partially_paid
-            await Pledge.update({Pledge.paid_cents: paid.cents, Pledge.status: status.value}).where(
-                Pledge.id == pledge.id
+            if applied:
+                pledge = await self._paid(pledge, pledge.paid + applied, "payment_received", applied, entry.seq)
+            if held:
+                await self._event(
+                    pledge, "payment_held", pledge.status, pledge.status, amount=held, note=f"#{entry.seq}"
+                )
+            return _receipt(pledge, entry, new=True)
+
+    async def repay(
+        self,
+        pledge_id: int,
+        amount: Money,
+        *,
+        held: Money,
+        occurred_on: date,
+        kind: str,
+        account: str,
+        reference: str | None,
+        idempotency_key: str,
+        what: str,
+    ) -> Receipt:
+        """Money going back out (a refund, a chargeback), booked once: first from what
+        `liabilities:refunds` holds for it (`held`, which the caller knows), then from what was
+        applied to the pledge, which then owes that part again. Anything beyond both (a card
+        payment refunded more than it paid) is owed to us on `liabilities:refunds`."""
+        if amount.cents <= 0 or held.cents < 0 or held > amount:
+            raise PledgeError(_("Enter an amount of more than € 0."), "amount")
+        async with write_transaction():
+            pledge = await self._locked(pledge_id)
+            if booked := await self.ledger.booked(idempotency_key):
+                return _receipt(pledge, booked, new=False)
+            applied = min(amount - held, pledge.paid)
+            entry = await self.ledger.append(
+                kind=kind,
+                description=f"{what}: {await self._public_name(pledge)}",
+                occurred_on=occurred_on,
+                legs=_nonzero(Leg(RECEIVABLE, applied), Leg(REFUNDS, amount - applied), Leg(account, -amount)),
+                reference=reference,
+                idempotency_key=idempotency_key,
             )
-            await self._event(pledge, "payment_received", pledge.status, status, amount=amount, note=f"#{entry.seq}")
-        return await self.pledge_by_token(pledge.token)
+            if applied:
+                pledge = await self._paid(pledge, pledge.paid - applied, "payment_returned", applied, entry.seq)
+            return _receipt(pledge, entry, new=True)
+
+    async def _locked(self, pledge_id: int) -> PledgeRecord:
+        """The pledge, read again once its round's lock is held (call inside a write transaction)."""
+        pledge = await self._pledge(pledge_id)
+        await lock_transaction(ROUND_LOCK + pledge.round_id)
+        return await self._pledge(pledge_id)
+
+    async def _paid(self, pledge: PledgeRecord, paid: Money, action: str, amount: Money, seq: int) -> PledgeRecord:
+        """Set what the pledge has received; a booked pledge's status follows from it."""
+        status = pledge.status
+        if status in BOOKED_STATUSES:
+            status = PledgeStatus.paid if paid >= pledge.amount else PledgeStatus.partially_paid
+            if not paid:
+                status = PledgeStatus.due
+        await Pledge.update({Pledge.paid_cents: paid.cents, Pledge.status: status.value}).where(Pledge.id == pledge.id)
+        await self._event(pledge, action, pledge.status, status, amount=amount, note=f"#{seq}")
+        return replace(pledge, paid=paid, status=status)
 
     # -- reading ------------------------------------------------------------------------------
     async def pledge_by_token(self, token: str) -> PledgeRecord:
@@ -1042,6 +1114,17 @@ def _fair_share(snapshot: _Snapshot) -> list[FairShareRow]:
             )
         )
     return rows
+
+
+def _nonzero(*legs: Leg) -> list[Leg]:
+    return [leg for leg in legs if leg.amount]
+
+
+def _receipt(pledge: PledgeRecord, entry: EntryRecord, *, new: bool) -> Receipt:
+    """Read the split from the entry itself, so a retry reports what was booked the first time."""
+    legs = {posting.account: Money(posting.amount) for posting in entry.postings}
+    applied, held = legs.get(RECEIVABLE, Money.zero()), legs.get(REFUNDS, Money.zero())
+    return Receipt(pledge=pledge, applied=abs(applied), held=abs(held), seq=entry.seq, new=new)
 
 
 def new_reference() -> str:

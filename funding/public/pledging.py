@@ -23,6 +23,8 @@ from stdnum import iban
 from funding.i18n import _, current_locale
 from funding.money import Money
 from funding.organisations.tables import OrganisationKind
+from funding.payments.service import PaymentError, PaymentRecord, PaymentService, PaymentUnavailable
+from funding.payments.tables import PaymentStatus
 from funding.pledges.forms import (
     CancelForm,
     ChangeForm,
@@ -63,7 +65,20 @@ SearchQuery = Annotated[
     str | None, QueryParameter(max_length=100, description="Part of an organisation's name, or its CBS code")
 ]
 OrganisationQuery = Annotated[int | None, QueryParameter(ge=1, le=999_999_999, description="The organisation chosen")]
-DoneQuery = Annotated[str | None, QueryParameter(max_length=20, description="What was just done: changed, cancelled")]
+DoneQuery = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=20, description="What was just done: changed, cancelled, paid, payment_pending, payment_failed"
+    ),
+]
+DONE = ("changed", "cancelled", "paid", "payment_pending", "payment_failed")
+RETURNED = {
+    PaymentStatus.paid: "paid",
+    PaymentStatus.failed: "payment_failed",
+    PaymentStatus.canceled: "payment_failed",
+    PaymentStatus.expired: "payment_failed",
+}
+"""What the page says after Mollie's checkout, by the latest attempt's status (others: still pending)."""
 
 
 class PledgeController(Controller):
@@ -142,6 +157,7 @@ class PledgeController(Controller):
     async def pledge(
         self,
         pledges: NamedDependency[PledgeService],
+        payments: NamedDependency[PaymentService],
         programmes: NamedDependency[ProgrammeService],
         programme: NamedDependency[dict | None],
         state: State,
@@ -150,8 +166,47 @@ class PledgeController(Controller):
     ) -> Template:
         """The pledger's own page: status, reference, amounts, history and how to pay; while
         nothing is paid, forms to change the amount or cancel."""
-        page = await PledgePage.of(pledges, programmes, programme, state.settings, token)
-        return page.render(done=done if done in ("changed", "cancelled") else None)
+        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token)
+        return page.render(done=done if done in DONE else None)
+
+    @post(
+        "/pledges/{token:str}/pay",
+        name="pledge_pay",
+        status_code=303,
+        responses=page_error_responses(400, 403, 404, 429, 503),
+    )
+    async def pledge_pay(
+        self,
+        pledges: NamedDependency[PledgeService],
+        payments: NamedDependency[PaymentService],
+        programmes: NamedDependency[ProgrammeService],
+        programme: NamedDependency[dict | None],
+        state: State,
+        token: FromPath[str],
+    ) -> Response:
+        """Pay now: on to Mollie's checkout for what the pledge still owes. If Mollie is away
+        the page says so, and nothing is booked."""
+        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token)
+        try:
+            payment = await payments.start(page.pledge.token)
+        except PaymentUnavailable as away:
+            return page.render(errors={"pay": str(away)}, status=503)
+        except PaymentError as refused:
+            return page.render(errors={"pay": str(refused)}, status=400)
+        if payment.checkout_url and payment.status is PaymentStatus.open:
+            return Redirect(path=payment.checkout_url, status_code=303)
+        return Redirect(path=f"/pledges/{page.pledge.token}/return", status_code=303)
+
+    @get("/pledges/{token:str}/return", name="pledge_return", status_code=303, responses=page_error_responses(404))
+    async def pledge_return(
+        self, pledges: NamedDependency[PledgeService], payments: NamedDependency[PaymentService], token: FromPath[str]
+    ) -> Redirect:
+        """Back from Mollie's checkout: ask Mollie now, as the webhook does (the two may come
+        in any order, and book once), then show the pledge with what became of the payment."""
+        pledge = await pledges.pledge_by_token(token)
+        attempts = await payments.sync_pledge(pledge.token)
+        done = RETURNED.get(attempts[-1].status, "payment_pending") if attempts else None
+        return Redirect(path=f"/pledges/{pledge.token}" + (f"?done={done}" if done else ""), status_code=303)
 
     @post(
         "/pledges/{token:str}/amount",
@@ -162,6 +217,7 @@ class PledgeController(Controller):
     async def pledge_change(
         self,
         pledges: NamedDependency[PledgeService],
+        payments: NamedDependency[PaymentService],
         programmes: NamedDependency[ProgrammeService],
         programme: NamedDependency[dict | None],
         state: State,
@@ -169,7 +225,7 @@ class PledgeController(Controller):
         data: URLEncodedBody[ChangeForm],
     ) -> Response:
         """A new amount (or number of hours), then back to the page."""
-        page = await PledgePage.of(pledges, programmes, programme, state.settings, token)
+        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token)
         hours = page.pledge.form is ContributionForm.hours
         change, errors = change_from_form(data, hours=hours, locale=current_locale())
         if not errors:
@@ -193,6 +249,7 @@ class PledgeController(Controller):
     async def pledge_cancel(
         self,
         pledges: NamedDependency[PledgeService],
+        payments: NamedDependency[PaymentService],
         programmes: NamedDependency[ProgrammeService],
         programme: NamedDependency[dict | None],
         state: State,
@@ -200,7 +257,7 @@ class PledgeController(Controller):
         data: URLEncodedBody[CancelForm],
     ) -> Response:
         """Withdraw the pledge, with the pledger's reason if given, then back to the page."""
-        page = await PledgePage.of(pledges, programmes, programme, state.settings, token)
+        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token)
         try:
             await pledges.cancel(page.pledge.token, reason=data.reason)
         except PledgeNotFound:
@@ -354,11 +411,15 @@ class PledgePage:
     """The in-kind pledge's budget line by name."""
     changeable: bool
     """Nothing paid yet and the round still taking pledges: the pledger may change or cancel it."""
+    payable: bool
+    """Due cash with something still to pay, and Mollie configured: the page offers 'pay now'."""
+    attempts: list[PaymentRecord]
 
     @classmethod
     async def of(
         cls,
         pledges: PledgeService,
+        payments: PaymentService,
         programmes: ProgrammeService,
         programme: dict | None,
         settings: Settings,
@@ -370,7 +431,8 @@ class PledgePage:
         line = lines.get(pledge.budget_line)
         name = _line_name(line, current_locale()) if line else pledge.budget_line
         changeable = pledge.changeable and fund.accepts_pledges(pledges.today())
-        return cls(programme, settings, pledge, fund, name, changeable)
+        attempts = await payments.attempts(pledge.id)
+        return cls(programme, settings, pledge, fund, name, changeable, payments.payable(pledge), attempts)
 
     def render(
         self,
@@ -393,6 +455,8 @@ class PledgePage:
                 "round_title": self.fund.title(locale),
                 "budget_line": self.budget_line,
                 "changeable": changeable,
+                "payable": self.payable,
+                "attempts": [a for a in self.attempts if a.status is not PaymentStatus.new],
                 "changeable_amount": changeable and self.fund.key.kind is not KeyKind.equal_split,
                 "bank_name": self.settings.bank_name,
                 "bank_iban": iban.format(self.settings.bank_iban),

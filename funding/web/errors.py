@@ -25,6 +25,7 @@ from litestar.types import ExceptionHandlersMap
 
 from funding import i18n
 from funding.ledger.service import AlreadyReversed, EntryNotFound, IdempotencyConflict, LedgerError
+from funding.payments.service import PaymentError, PaymentNotFound, PaymentUnavailable
 from funding.pledges.service import PledgeError, PledgeNotFound, RoundNotFound
 from funding.web.locale import choose as choose_locale
 from funding.web.security import security_headers
@@ -72,12 +73,16 @@ def page_error_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 def wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith(("/api/", "/staff/api/", "/health", "/schema")) or path.endswith(".json")
+    return path.startswith(("/api/", "/staff/api/", "/webhooks/", "/health", "/schema")) or path.endswith(".json")
 
 
 def _status_and_detail(exc: Exception) -> tuple[int, str, object]:
-    if isinstance(exc, (EntryNotFound, RoundNotFound, PledgeNotFound)):
+    if isinstance(exc, (EntryNotFound, RoundNotFound, PledgeNotFound, PaymentNotFound)):
         return 404, str(exc), None
+    if isinstance(exc, PaymentUnavailable):
+        return HTTP_503_SERVICE_UNAVAILABLE, str(exc), None
+    if isinstance(exc, PaymentError):
+        return HTTP_400_BAD_REQUEST, str(exc), None
     if isinstance(exc, PledgeError):  # one a form did not catch: its field's message, as a 400
         return HTTP_400_BAD_REQUEST, str(exc), None
     if isinstance(exc, (IdempotencyConflict, AlreadyReversed)):

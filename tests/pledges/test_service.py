@@ -230,9 +230,9 @@ async def test_changing_a_due_pledge_reverses_and_books_again_and_cancelling_rev
     assert (await ledger.verify()).ok
 
 
-def bank_transfer(pledges: PledgeService, pledge, euros: int, line: int, day: date = date(2026, 3, 1)):
+async def bank_transfer(pledges: PledgeService, pledge, euros: int, line: int, day: date = date(2026, 3, 1)):
     """Money for `pledge` on bank statement line `line`: the same line twice is one transfer."""
-    return pledges.receive(
+    receipt = await pledges.receive(
         pledge.id,
         Money.euros(euros),
         occurred_on=day,
@@ -241,6 +241,7 @@ def bank_transfer(pledges: PledgeService, pledge, euros: int, line: int, day: da
         reference=f"bank:{line}",
         idempotency_key=f"bank-line:{line}",
     )
+    return receipt.pledge
 
 
 async def test_a_paid_pledge_cannot_be_changed_or_cancelled(pledges, ledger, year, orgs):
@@ -258,6 +259,72 @@ async def test_a_paid_pledge_cannot_be_changed_or_cancelled(pledges, ledger, yea
     paid = await bank_transfer(pledges, pledge, 600, 2, date(2026, 3, 2))
     assert paid.status is PledgeStatus.paid and paid.open_amount == Money.zero()
     assert await balances(ledger) == {"assets:bank": 100_000, "income:contributions": -100_000}
+
+
+async def test_money_a_pledge_cannot_take_is_held_for_a_person_never_dropped(pledges, ledger, year, orgs):
+    """An overpayment keeps the surplus on liabilities:refunds; money for a cancelled pledge is
+    held whole; a retry reports the split the first booking made."""
+    await make_round(pledges, year)
+    pledge = await pledges.pledge("2026", cash(orgs["amsterdam"], 1000))
+    over = await bank_transfer(pledges, pledge, 1200, 1)
+    assert over.status is PledgeStatus.paid and over.paid == Money.euros(1000)
+    cancelled = await pledges.pledge("2026", cash(orgs["utrecht"], 500))
+    await pledges.cancel(cancelled.token, reason="raad wees het af")
+    kept = await pledges.receive(
+        cancelled.id,
+        Money.euros(500),
+        occurred_on=date(2026, 3, 1),
+        kind="bank_transfer",
+        account="assets:bank",
+        reference=None,
+        idempotency_key="bank-line:2",
+    )
+    assert (kept.applied, kept.held, kept.new) == (Money.zero(), Money.euros(500), True)
+    assert kept.pledge.status is PledgeStatus.cancelled and kept.pledge.paid == Money.zero()
+    assert await balances(ledger) == {
+        "assets:bank": 170_000,
+        "income:contributions": -100_000,
+        "liabilities:refunds": -70_000,
+    }
+    again = await pledges.receive(
+        pledge.id,
+        Money.euros(1200),
+        occurred_on=date(2026, 3, 1),
+        kind="bank_transfer",
+        account="assets:bank",
+        reference="bank:1",
+        idempotency_key="bank-line:1",
+    )
+    assert (again.applied, again.held, again.new) == (Money.euros(1000), Money.euros(200), False)
+
+
+async def test_money_paid_back_comes_from_what_is_held_first_then_from_the_pledge(pledges, ledger, year, orgs):
+    await make_round(pledges, year)
+    pledge = await pledges.pledge("2026", cash(orgs["amsterdam"], 1000))
+    await bank_transfer(pledges, pledge, 1200, 1)
+
+    def refund(euros: int, held: int, key: str):
+        return pledges.repay(
+            pledge.id,
+            Money.euros(euros),
+            held=Money.euros(held),
+            occurred_on=date(2026, 3, 2),
+            kind="refund",
+            account="assets:bank",
+            reference=None,
+            idempotency_key=key,
+            what="Terugbetaald",
+        )
+
+    first = await refund(500, 200, "refund:1")
+    assert (first.applied, first.held) == (Money.euros(300), Money.euros(200))
+    assert first.pledge.status is PledgeStatus.partially_paid and first.pledge.paid == Money.euros(700)
+    assert (await refund(500, 200, "refund:1")).new is False, "the same refund twice is booked once"
+    rest = await refund(700, 0, "refund:2")
+    assert rest.pledge.status is PledgeStatus.due and rest.pledge.paid == Money.zero()
+    assert await balances(ledger) == {"assets:receivable:pledges": 100_000, "income:contributions": -100_000}
+    events = [e.action for e in (await pledges.pledge_by_token(pledge.token)).history]
+    assert events[-3:] == ["payment_held", "payment_returned", "payment_returned"]
 
 
 async def test_equal_split_shares_are_recomputed_as_organisations_join_and_leave(pledges, year, orgs, clock):

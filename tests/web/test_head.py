@@ -16,6 +16,8 @@ EXAMPLES = {
     "/pledges/{token:str}": "/pledges/" + "x" * 43,
     "/pledges/{token:str}/amount": "/pledges/" + "x" * 43 + "/amount",
     "/pledges/{token:str}/cancel": "/pledges/" + "x" * 43 + "/cancel",
+    "/pledges/{token:str}/pay": "/pledges/" + "x" * 43 + "/pay",
+    "/pledges/{token:str}/return": "/pledges/" + "x" * 43 + "/return",
     # An unknown round (a 404, on GET and HEAD alike): the demo's rounds change with the demo.
     "/rounds/{slug:str}": "/rounds/nergens",
     "/api/v1/rounds/{slug:str}": "/api/v1/rounds/nergens",

@@ -60,6 +60,7 @@ EXAMPLE_URLS: list[str] = [
     f"/api/v1/rounds/{OPEN_ROUND}",  # a round in the API, and its fair-share table: no page links to them
     f"/api/v1/rounds/{OPEN_ROUND}/fair-shares",
     "/pledges/" + "x" * 43,  # a pledge's page is linked from nowhere public: an unknown token's 404
+    "/pledges/" + "x" * 43 + "/return",  # where Mollie's checkout sends a pledger back
 ]
 """Pages no link leads to and no parameterless route names: add one URL per such route here."""
 
