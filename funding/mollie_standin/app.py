@@ -489,4 +489,5 @@ def create_app(standin: MollieStandin) -> Litestar:
         on_startup=[standin.webhooks.start],
         on_shutdown=[standin.webhooks.stop],
         openapi_config=None,
+        logging_config=None,  # the stand-in shares its process with the app (`serve --demo`): leave logging alone
     )

@@ -6,6 +6,7 @@ for a stand-in that runs in another process.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -33,9 +34,13 @@ if TYPE_CHECKING:
     import uvicorn
     from litestar import Litestar
 
+log = logging.getLogger(__name__)
+
 SLOW_DELAY = 2.0
 """Seconds a `slow` fault holds its answer back: past a small client read timeout."""
 START_TIMEOUT = 10.0
+SHUTDOWN_TIMEOUT = 1
+"""Seconds `stop` waits for open requests (a `slow` fault may hold one)."""
 EMBEDS = ("refunds", "chargebacks")
 
 
@@ -110,15 +115,8 @@ class MollieStandin:
         return create_app(self)
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> MollieStandin:
-        """Serve in a daemon thread on `host:port` (0: a free port), once it answers."""
-        import uvicorn
-
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-        self.url = f"http://{host}:{listener.getsockname()[1]}"
-        config = uvicorn.Config(self.app(), log_level="warning", timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
+        """Serve in a daemon thread on `host:port` (0: a free port); return once it answers."""
+        self.server, listener = self._listen(host, port, "warning")
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [listener]}, name="mollie-standin", daemon=True
         )
@@ -132,10 +130,20 @@ class MollieStandin:
 
     def serve(self, host: str, port: int) -> None:
         """Serve in the foreground until interrupted (`funding mollie-standin`)."""
+        server, listener = self._listen(host, port, "info")
+        log.info("Mollie stand-in on %s (control API: %s/_standin/)", self.url, self.url)
+        server.run(sockets=[listener])
+
+    def _listen(self, host: str, port: int, log_level: str) -> tuple[uvicorn.Server, socket.socket]:
+        """The server and its bound socket: bound here, so that port 0's choice is known before it runs."""
         import uvicorn
 
-        self.url = f"http://{host}:{port}"
-        uvicorn.run(self.app(), host=host, port=port, log_level="info")
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        self.url = f"http://{host}:{listener.getsockname()[1]}"
+        config = uvicorn.Config(self.app(), log_level=log_level, timeout_graceful_shutdown=SHUTDOWN_TIMEOUT)
+        return uvicorn.Server(config), listener
 
     def stop(self) -> None:
         if self.server and self.thread:
