@@ -64,7 +64,7 @@ ASGIApp = Callable[[Message, Receive, Send], Awaitable[None]]
 pages = Environment(loader=PackageLoader("funding.mollie_standin"), autoescape=select_autoescape(default=True))
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)]
-From = Annotated[str | None, QueryParameter(query="from")]
+From = Annotated[str | None, QueryParameter(name="from")]
 Embed = Annotated[str | None, QueryParameter(description="Comma-separated: refunds, chargebacks")]
 
 

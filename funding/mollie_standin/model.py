@@ -272,8 +272,8 @@ class Store:
     # -- payments ---------------------------------------------------------------------------
     def create(self, data: NewPayment, mode: str) -> Payment:
         now = self.clock.now()
-        if data.due_date is not None and not now.date() < data.due_date <= now.date() + timedelta(days=101):
-            raise StandinError(422, "The due date must be from tomorrow up to 100 days after that", "dueDate")
+        if data.due_date is not None:
+            self._check_due(data.due_date)
         payment = Payment(
             id=new_id("tr_"),
             mode=mode,
@@ -294,6 +294,11 @@ class Store:
             self.payments[payment.id] = payment
         return payment
 
+    def _check_due(self, due: date) -> None:
+        tomorrow = self.clock.now().date() + timedelta(days=1)
+        if not tomorrow <= due <= tomorrow + timedelta(days=100):
+            raise StandinError(422, "The due date must be from tomorrow up to 100 days after that", "dueDate")
+
     def get(self, payment_id: str) -> Payment:
         with self.lock:
             if payment := self.payments.get(payment_id):
@@ -309,6 +314,8 @@ class Store:
             payment = self.get(payment_id)
             if payment.status in FINAL:
                 raise StandinError(422, f"The payment is {payment.status} and can no longer be updated")
+            if data.due_date is not UNSET:
+                self._check_due(data.due_date)
             for name, value in msgspec.structs.asdict(data).items():
                 if value is not UNSET:
                     setattr(payment, name, value)
