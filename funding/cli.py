@@ -1,9 +1,11 @@
-"""The `funding` command: serve, migrate, verify, export, import-organisations, rounds, pledges, payments."""
+"""The `funding` command: serve, migrate, verify, export, import-organisations, rounds, pledges,
+payments, mollie-standin."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sys
 
@@ -30,6 +32,9 @@ TIMEOUT_GRACEFUL_SHUTDOWN = 10
 """Seconds a shutdown waits for open requests: slow clients cannot hold up a restart."""
 MAX_HEADER_BYTES = 16 * 1024
 """Request line and headers, when uvicorn runs h11 (httptools has no such setting)."""
+MOLLIE_STANDIN_PORT = 8001
+DEMO_MOLLIE_API_KEY = "test_standin"
+"""The stand-in takes any test key; the `mollie` client insists on that shape."""
 
 
 def _bind(settings: Settings) -> None:
@@ -84,11 +89,15 @@ def migrate() -> None:
     help="Seconds an idle kept-alive connection stays open.",
 )
 def serve(demo: bool, host: str, port: int, workers: int, limit_concurrency: int, timeout_keep_alive: int) -> None:
-    """Apply migrations and serve the app (behind a reverse proxy in production: see README)."""
+    """Apply migrations and serve the app (behind a reverse proxy in production: see README).
+
+    With `--demo` and no MOLLIE_API_ENDPOINT, payments go to a local Mollie stand-in."""
     import uvicorn
 
     from funding.demo import load_demo
 
+    if demo and not os.environ.get("MOLLIE_API_ENDPOINT"):
+        _start_mollie_standin()
     settings = Settings.from_env()
     if workers > 1 and not settings.uses_postgres:
         raise click.UsageError("several workers need PostgreSQL (DATABASE_URL=postgresql://…)")
@@ -114,6 +123,30 @@ def serve(demo: bool, host: str, port: int, workers: int, limit_concurrency: int
         timeout_graceful_shutdown=TIMEOUT_GRACEFUL_SHUTDOWN,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
+
+
+def _start_mollie_standin() -> None:
+    """A Mollie stand-in in a daemon thread of this process, named in the environment that the
+    app factory (and every worker process) reads its settings from."""
+    from funding.mollie_standin import MollieStandin
+
+    standin = MollieStandin().start()
+    os.environ["MOLLIE_API_ENDPOINT"] = standin.url
+    os.environ.setdefault("MOLLIE_API_KEY", DEMO_MOLLIE_API_KEY)
+    log.info("demo payments go to the Mollie stand-in on %s (its control API: %s/_standin/)", standin.url, standin.url)
+
+
+@main.command(name="mollie-standin")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=MOLLIE_STANDIN_PORT, show_default=True, type=int)
+def mollie_standin(host: str, port: int) -> None:
+    """Run a local stand-in of Mollie's API (test mode, no real payments) in the foreground.
+
+    Point the app at it with MOLLIE_API_ENDPOINT=http://HOST:PORT and any MOLLIE_API_KEY=test_…;
+    drive it through its control API at /_standin/."""
+    from funding.mollie_standin import MollieStandin
+
+    MollieStandin().serve(host, port)
 
 
 @main.command()
