@@ -269,9 +269,13 @@ class Store:
         with self.lock:
             self.payments.clear()
 
+    def _now(self) -> datetime:
+        """To the second, as Mollie's timestamps are: a time read back from the JSON is the one kept."""
+        return self.clock.now().replace(microsecond=0)
+
     # -- payments ---------------------------------------------------------------------------
     def create(self, data: NewPayment, mode: str) -> Payment:
-        now = self.clock.now()
+        now = self._now()
         if data.due_date is not None:
             self._check_due(data.due_date)
         payment = Payment(
@@ -295,7 +299,7 @@ class Store:
         return payment
 
     def _check_due(self, due: date) -> None:
-        tomorrow = self.clock.now().date() + timedelta(days=1)
+        tomorrow = self._now().date() + timedelta(days=1)
         if not tomorrow <= due <= tomorrow + timedelta(days=100):
             raise StandinError(422, "The due date must be from tomorrow up to 100 days after that", "dueDate")
 
@@ -336,15 +340,15 @@ class Store:
         with self.lock:
             payment = self.get(payment_id)
             payment.status = status
-            if stamp := TIMESTAMPS.get(status):
-                payment.timestamps[stamp] = at or self.clock.now()
+            if moment := TIMESTAMPS.get(status):
+                payment.timestamps[moment] = at or self._now()
             if status in WEBHOOK_STATUSES:
                 self.notify(payment)
             return payment
 
     def expire_overdue(self, now: datetime | None = None) -> list[str]:
         """Expire every unfinished payment whose `expiresAt` has passed; their ids."""
-        now = now or self.clock.now()
+        now = now or self._now()
         with self.lock:
             overdue = [p.id for p in self.payments.values() if p.status in CANCELABLE_STATUSES and p.expires_at <= now]
             for payment_id in overdue:
@@ -366,7 +370,7 @@ class Store:
                 amount=amount,
                 description=data.description,
                 metadata=data.metadata,
-                created_at=self.clock.now(),
+                created_at=self._now(),
             )
             payment.refunds[refund.id] = refund
             return refund
@@ -404,7 +408,7 @@ class Store:
             if amount is not None and not 0 < amount <= payment.amount:
                 raise StandinError(422, "A chargeback is more than nothing and at most the payment", "amount_cents")
             chargeback = Chargeback(
-                id=new_id("chb_"), payment_id=payment.id, amount=amount or payment.amount, created_at=self.clock.now()
+                id=new_id("chb_"), payment_id=payment.id, amount=amount or payment.amount, created_at=self._now()
             )
             payment.chargebacks[chargeback.id] = chargeback
             self.notify(payment)
@@ -421,7 +425,7 @@ class Store:
         with self.lock:
             payment, chargeback = self.find_chargeback(chargeback_id)
             if chargeback.reversed_at is None:
-                chargeback.reversed_at = self.clock.now()
+                chargeback.reversed_at = self._now()
                 self.notify(payment)
             return chargeback
 

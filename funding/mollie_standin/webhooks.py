@@ -12,6 +12,7 @@ reports each answer with `report()`, which schedules the retry a failure earns.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
@@ -183,9 +184,9 @@ class Dispatcher:
 
     def _send(self, http: httpx.Client, delivery: Delivery) -> None:
         try:
-            response = http.post(delivery.url, data=delivery.form)
-        except httpx.HTTPError as failed:
+            answer = {"status_code": http.post(delivery.url, data=delivery.form).status_code}
+        except (httpx.HTTPError, httpx.InvalidURL) as failed:
             log.info("webhook %s for %s failed: %s", delivery.url, delivery.payment_id, failed)
-            self.report(delivery.id, error=f"{type(failed).__name__}: {failed}")
-        else:
-            self.report(delivery.id, response.status_code)
+            answer = {"error": f"{type(failed).__name__}: {failed}"}
+        with contextlib.suppress(StandinError):  # forgotten by a reset while it was on its way
+            self.report(delivery.id, **answer)
