@@ -183,10 +183,11 @@ class Dispatcher:
         return min(max((soonest - self.clock.now()).total_seconds(), 0.01), IDLE_WAIT)
 
     def _send(self, http: httpx.Client, delivery: Delivery) -> None:
+        status_code, error = None, None
         try:
-            answer = {"status_code": http.post(delivery.url, data=delivery.form).status_code}
+            status_code = http.post(delivery.url, data=delivery.form).status_code
         except (httpx.HTTPError, httpx.InvalidURL) as failed:
             log.info("webhook %s for %s failed: %s", delivery.url, delivery.payment_id, failed)
-            answer = {"error": f"{type(failed).__name__}: {failed}"}
+            error = f"{type(failed).__name__}: {failed}"
         with contextlib.suppress(StandinError):  # forgotten by a reset while it was on its way
-            self.report(delivery.id, **answer)
+            self.report(delivery.id, status_code, error)
