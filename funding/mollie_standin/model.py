@@ -38,6 +38,7 @@ PROFILE_ID = "pfl_standin0"
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
 Item = TypeVar("Item", "Payment", "Refund", "Chargeback")
+Child = TypeVar("Child", "Refund", "Chargeback")
 
 
 class PaymentStatus(StrEnum):
@@ -93,7 +94,8 @@ class StandinError(Exception):
         self.status, self.detail, self.field = status, detail, field
 
     def body(self) -> dict:
-        title = "Unauthorized Request" if self.status == 401 else HTTPStatus(self.status).phrase
+        known = self.status in HTTPStatus._value2member_map_
+        title = "Unauthorized Request" if self.status == 401 else HTTPStatus(self.status).phrase if known else "Error"
         body: dict[str, Any] = {"status": self.status, "title": title, "detail": self.detail}
         if self.field:
             body["field"] = self.field
@@ -376,11 +378,7 @@ class Store:
             return refund
 
     def find_refund(self, refund_id: str, payment_id: str | None = None) -> tuple[Payment, Refund]:
-        with self.lock:
-            for payment in [self.get(payment_id)] if payment_id else self.payments.values():
-                if refund := payment.refunds.get(refund_id):
-                    return payment, refund
-        raise StandinError(404, f"No refund exists with token {refund_id}.")
+        return self._find(lambda payment: payment.refunds, "refund", refund_id, payment_id)
 
     def cancel_refund(self, payment_id: str, refund_id: str) -> None:
         with self.lock:
@@ -415,11 +413,17 @@ class Store:
             return chargeback
 
     def find_chargeback(self, chargeback_id: str, payment_id: str | None = None) -> tuple[Payment, Chargeback]:
+        return self._find(lambda payment: payment.chargebacks, "chargeback", chargeback_id, payment_id)
+
+    def _find(
+        self, children: Callable[[Payment], dict[str, Child]], kind: str, child_id: str, payment_id: str | None
+    ) -> tuple[Payment, Child]:
+        """A refund or chargeback by its id, and its payment: `payment_id`'s, or any (the control API's)."""
         with self.lock:
             for payment in [self.get(payment_id)] if payment_id else self.payments.values():
-                if chargeback := payment.chargebacks.get(chargeback_id):
-                    return payment, chargeback
-        raise StandinError(404, f"No chargeback exists with token {chargeback_id}.")
+                if child := children(payment).get(child_id):
+                    return payment, child
+        raise StandinError(404, f"No {kind} exists with token {child_id}.")
 
     def reverse_chargeback(self, chargeback_id: str) -> Chargeback:
         with self.lock:
