@@ -23,6 +23,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 DOCS = "https://docs.mollie.com/reference/"
+ERROR_DOCS = "https://docs.mollie.com/overview/handling-errors"
 HAL = "application/hal+json"
 CURRENCY = "EUR"
 METADATA_BYTES = 1024
@@ -93,13 +94,20 @@ class StandinError(Exception):
         super().__init__(detail)
         self.status, self.detail, self.field = status, detail, field
 
+    @property
+    def title(self) -> str:
+        if self.status == 401:
+            return "Unauthorized Request"  # Mollie's wording, not the HTTP phrase
+        try:
+            return HTTPStatus(self.status).phrase
+        except ValueError:
+            return "Error"
+
     def body(self) -> dict:
-        known = self.status in HTTPStatus._value2member_map_
-        title = "Unauthorized Request" if self.status == 401 else HTTPStatus(self.status).phrase if known else "Error"
-        body: dict[str, Any] = {"status": self.status, "title": title, "detail": self.detail}
+        body: dict[str, Any] = {"status": self.status, "title": self.title, "detail": self.detail}
         if self.field:
             body["field"] = self.field
-        body["_links"] = {"documentation": link(DOCS.rstrip("/") + "/handling-errors", "text/html")}
+        body["_links"] = {"documentation": link(ERROR_DOCS, "text/html")}
         return body
 
 
@@ -333,7 +341,7 @@ class Store:
         with self.lock:
             payment = self.get(payment_id)
             if not payment.is_cancelable:
-                raise StandinError(422, "The payment cannot be canceled", "id")
+                raise StandinError(422, f"The payment is {payment.status} and cannot be canceled")
             return self.set_status(payment_id, PaymentStatus.CANCELED)
 
     def set_status(self, payment_id: str, status: PaymentStatus | str, at: datetime | None = None) -> Payment:
@@ -343,7 +351,7 @@ class Store:
             payment = self.get(payment_id)
             payment.status = status
             if moment := TIMESTAMPS.get(status):
-                payment.timestamps[moment] = at or self._now()
+                payment.timestamps.setdefault(moment, at or self._now())  # the first time it got there
             if status in WEBHOOK_STATUSES:
                 self.notify(payment)
             return payment
@@ -363,7 +371,7 @@ class Store:
         with self.lock:
             payment = self.get(payment_id)
             if payment.status != PaymentStatus.PAID:
-                raise StandinError(422, f"The payment is {payment.status} and cannot be refunded", "amount")
+                raise StandinError(422, f"The payment is {payment.status} and cannot be refunded")
             if amount > payment.amount - payment.refunded:
                 raise StandinError(422, "The amount is higher than the maximum", "amount")
             refund = Refund(
