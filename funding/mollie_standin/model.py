@@ -338,6 +338,7 @@ class Store:
             return payment
 
     def cancel(self, payment_id: str) -> Payment:
+        """The merchant's cancel (`DELETE`); *(assumed)* it calls the webhook, as every change to canceled does."""
         with self.lock:
             payment = self.get(payment_id)
             if not payment.is_cancelable:

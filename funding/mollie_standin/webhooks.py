@@ -18,6 +18,7 @@ import logging
 import threading
 from datetime import datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -56,6 +57,12 @@ class Delivery(msgspec.Struct, frozen=True):
     @property
     def headers(self) -> dict[str, str]:
         return {"user-agent": USER_AGENT}
+
+    @property
+    def path(self) -> str:
+        """The URL without its scheme and host: for a test client that serves the app on a host of its own."""
+        parts = urlsplit(self.url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 class WebhookAttempt(msgspec.Struct, frozen=True):
@@ -164,7 +171,7 @@ class Dispatcher:
             self.thread = None
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}) as http:
+        with httpx.Client(timeout=self.timeout, follow_redirects=False) as http:
             while True:
                 with self.changed:
                     if self.stopping:
@@ -185,7 +192,7 @@ class Dispatcher:
     def _send(self, http: httpx.Client, delivery: Delivery) -> None:
         status_code, error = None, None
         try:
-            status_code = http.post(delivery.url, data=delivery.form).status_code
+            status_code = http.post(delivery.url, data=delivery.form, headers=delivery.headers).status_code
         except (httpx.HTTPError, httpx.InvalidURL) as failed:
             log.info("webhook %s for %s failed: %s", delivery.url, delivery.payment_id, failed)
             error = f"{type(failed).__name__}: {failed}"

@@ -176,7 +176,7 @@ def deliver(standin: MollieStandin, client: TestClient) -> list[int]:
     """Make every due call through the app's test client, and report each answer."""
     codes = []
     for delivery in standin.drain():
-        codes.append(client.post("/webhooks/mollie", data=delivery.form, headers=delivery.headers).status_code)
+        codes.append(client.post(delivery.path, data=delivery.form, headers=delivery.headers).status_code)
         standin.report(delivery.id, codes[-1])
     return codes
 
