@@ -12,6 +12,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import msgspec
@@ -24,6 +25,7 @@ from litestar.response import Redirect
 
 from funding.mollie_standin.model import (
     HAL,
+    Item,
     NewPayment,
     NewRefund,
     PaymentStatus,
@@ -99,17 +101,18 @@ class Gate:
             return await _fail(send, fault.kind, fault.status)
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         if not AUTHORIZATION.fullmatch(headers.get("authorization", "")):
-            return await _send(send, UNAUTHORIZED.status, UNAUTHORIZED.body())
+            return await _error(send, UNAUTHORIZED)
         self.standin.expire_overdue()
         key, method = headers.get("idempotency-key"), scope["method"]
-        if not key or method not in IDEMPOTENT:
-            return await self.app(scope, receive, send)
-        body = await _body(receive)
-        slot = (key, method, scope["path"])
+        if key and method in IDEMPOTENT:
+            return await self._idempotent((key, method, scope["path"]), scope, await _body(receive), send)
+        return await self.app(scope, receive, send)
+
+    async def _idempotent(self, slot: tuple[str, str, str], scope: Message, body: bytes, send: Send) -> None:
         with self.standin.lock:
             reply = self.standin.replies.get(slot)
         if reply is None:
-            messages: list[dict] = []
+            messages: list[Message] = []
 
             async def keep(message: Message) -> None:
                 messages.append(message)
@@ -118,16 +121,15 @@ class Gate:
             if messages and messages[0]["status"] < 500:
                 with self.standin.lock:
                     self.standin.replies[slot] = Reply(body, messages)
-            for message in messages:
-                await send(message)
         elif reply.request != body:
-            error = StandinError(422, "The Idempotency-Key was used before for another request body", "Idempotency-Key")
-            await _send(send, error.status, error.body())
+            return await _error(
+                send, StandinError(422, "The Idempotency-Key was used for another body", "Idempotency-Key")
+            )
         else:
             start, *rest = reply.messages
-            await send({**start, "headers": [*start["headers"], (b"idempotent-replayed", b"true")]})
-            for message in rest:
-                await send(message)
+            messages = [{**start, "headers": [*start["headers"], (b"idempotent-replayed", b"true")]}, *rest]
+        for message in messages:
+            await send(message)
 
 
 async def _body(receive: Receive) -> bytes:
@@ -155,8 +157,8 @@ def _late(send: Send, delay: float) -> Send:
     return send_late
 
 
-async def _send(send: Send, status: int, body: dict) -> None:
-    await _raw(send, status, HAL, msgspec.json.encode(body))
+async def _error(send: Send, error: StandinError) -> None:
+    await _raw(send, error.status, HAL, msgspec.json.encode(error.body()))
 
 
 async def _raw(send: Send, status: int, media_type: str, body: bytes) -> None:
@@ -167,8 +169,7 @@ async def _raw(send: Send, status: int, media_type: str, body: bytes) -> None:
 
 async def _fail(send: Send, kind: FaultKind, status: int) -> None:
     if kind == FaultKind.STATUS:
-        error = StandinError(status, "The stand-in was told to fail this call")
-        await _send(send, status, error.body())
+        await _error(send, StandinError(status, "The stand-in was told to fail this call"))
     elif kind == FaultKind.HTML:
         await _raw(send, status, "text/html", HTML_ERROR)
     else:  # DROP: a status line and headers promising a body that never comes; uvicorn closes the connection
@@ -195,12 +196,10 @@ class PaymentsController(Controller):
         start: From = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Response:
-        def render(payment):
-            return payment_json(payment, base(request))
-
         with standin.lock:
             items = standin.store.newest_first()
-            return hal(page(items, "payments", f"{base(request)}/v2/payments", render, start, limit))
+            url = f"{base(request)}/v2/payments"
+            return hal(page(items, "payments", url, partial(payment_json, base=base(request)), start, limit))
 
     @get("/{payment_id:str}")
     async def get_payment(
@@ -240,13 +239,9 @@ class PaymentsController(Controller):
         start: From = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Response:
-        def render(refund):
-            return refund_json(refund, base(request))
-
         with standin.lock:
-            items = list(reversed(standin.store.get(payment_id).refunds.values()))
-            url = f"{base(request)}/v2/payments/{payment_id}/refunds"
-            return hal(page(items, "refunds", url, render, start, limit))
+            refunds = list(reversed(standin.store.get(payment_id).refunds.values()))
+            return _sub_list(request, payment_id, "refunds", refunds, refund_json, start, limit)
 
     @get("/{payment_id:str}/refunds/{refund_id:str}")
     async def get_refund(
@@ -274,13 +269,9 @@ class PaymentsController(Controller):
         start: From = None,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Response:
-        def render(chargeback):
-            return chargeback_json(chargeback, base(request))
-
         with standin.lock:
-            items = list(reversed(standin.store.get(payment_id).chargebacks.values()))
-            url = f"{base(request)}/v2/payments/{payment_id}/chargebacks"
-            return hal(page(items, "chargebacks", url, render, start, limit))
+            chargebacks = list(reversed(standin.store.get(payment_id).chargebacks.values()))
+            return _sub_list(request, payment_id, "chargebacks", chargebacks, chargeback_json, start, limit)
 
     @get("/{payment_id:str}/chargebacks/{chargeback_id:str}")
     async def get_chargeback(
@@ -292,6 +283,21 @@ class PaymentsController(Controller):
     ) -> Response:
         with standin.lock:
             return hal(chargeback_json(standin.store.find_chargeback(chargeback_id, payment_id)[1], base(request)))
+
+
+def _sub_list(
+    request: Request,
+    payment_id: str,
+    name: str,
+    items: list[Item],
+    render: Callable[[Item, str], dict],
+    start: str | None,
+    limit: int,
+) -> Response:
+    here = base(request)
+    return hal(
+        page(items, name, f"{here}/v2/payments/{payment_id}/{name}", lambda item: render(item, here), start, limit)
+    )
 
 
 # -- the test checkout --------------------------------------------------------------------------

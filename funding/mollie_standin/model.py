@@ -23,6 +23,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 DOCS = "https://docs.mollie.com/reference/"
+ERROR_DOCS = "https://docs.mollie.com/overview/handling-errors"
 HAL = "application/hal+json"
 CURRENCY = "EUR"
 METADATA_BYTES = 1024
@@ -38,6 +39,7 @@ PROFILE_ID = "pfl_standin0"
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
 Item = TypeVar("Item", "Payment", "Refund", "Chargeback")
+Child = TypeVar("Child", "Refund", "Chargeback")
 
 
 class PaymentStatus(StrEnum):
@@ -92,12 +94,20 @@ class StandinError(Exception):
         super().__init__(detail)
         self.status, self.detail, self.field = status, detail, field
 
+    @property
+    def title(self) -> str:
+        if self.status == 401:
+            return "Unauthorized Request"  # Mollie's wording, not the HTTP phrase
+        try:
+            return HTTPStatus(self.status).phrase
+        except ValueError:
+            return "Error"
+
     def body(self) -> dict:
-        title = "Unauthorized Request" if self.status == 401 else HTTPStatus(self.status).phrase
-        body: dict[str, Any] = {"status": self.status, "title": title, "detail": self.detail}
+        body: dict[str, Any] = {"status": self.status, "title": self.title, "detail": self.detail}
         if self.field:
             body["field"] = self.field
-        body["_links"] = {"documentation": link(DOCS.rstrip("/") + "/handling-errors", "text/html")}
+        body["_links"] = {"documentation": link(ERROR_DOCS, "text/html")}
         return body
 
 
@@ -269,9 +279,13 @@ class Store:
         with self.lock:
             self.payments.clear()
 
+    def _now(self) -> datetime:
+        """To the second, as Mollie's timestamps are: a time read back from the JSON is the one kept."""
+        return self.clock.now().replace(microsecond=0)
+
     # -- payments ---------------------------------------------------------------------------
     def create(self, data: NewPayment, mode: str) -> Payment:
-        now = self.clock.now()
+        now = self._now()
         if data.due_date is not None:
             self._check_due(data.due_date)
         payment = Payment(
@@ -295,7 +309,7 @@ class Store:
         return payment
 
     def _check_due(self, due: date) -> None:
-        tomorrow = self.clock.now().date() + timedelta(days=1)
+        tomorrow = self._now().date() + timedelta(days=1)
         if not tomorrow <= due <= tomorrow + timedelta(days=100):
             raise StandinError(422, "The due date must be from tomorrow up to 100 days after that", "dueDate")
 
@@ -324,10 +338,11 @@ class Store:
             return payment
 
     def cancel(self, payment_id: str) -> Payment:
+        """The merchant's cancel (`DELETE`); *(assumed)* it calls the webhook, as every change to canceled does."""
         with self.lock:
             payment = self.get(payment_id)
             if not payment.is_cancelable:
-                raise StandinError(422, "The payment cannot be canceled", "id")
+                raise StandinError(422, f"The payment is {payment.status} and cannot be canceled")
             return self.set_status(payment_id, PaymentStatus.CANCELED)
 
     def set_status(self, payment_id: str, status: PaymentStatus | str, at: datetime | None = None) -> Payment:
@@ -336,15 +351,15 @@ class Store:
         with self.lock:
             payment = self.get(payment_id)
             payment.status = status
-            if stamp := TIMESTAMPS.get(status):
-                payment.timestamps[stamp] = at or self.clock.now()
+            if moment := TIMESTAMPS.get(status):
+                payment.timestamps.setdefault(moment, at or self._now())  # the first time it got there
             if status in WEBHOOK_STATUSES:
                 self.notify(payment)
             return payment
 
     def expire_overdue(self, now: datetime | None = None) -> list[str]:
         """Expire every unfinished payment whose `expiresAt` has passed; their ids."""
-        now = now or self.clock.now()
+        now = now or self._now()
         with self.lock:
             overdue = [p.id for p in self.payments.values() if p.status in CANCELABLE_STATUSES and p.expires_at <= now]
             for payment_id in overdue:
@@ -357,7 +372,7 @@ class Store:
         with self.lock:
             payment = self.get(payment_id)
             if payment.status != PaymentStatus.PAID:
-                raise StandinError(422, f"The payment is {payment.status} and cannot be refunded", "amount")
+                raise StandinError(422, f"The payment is {payment.status} and cannot be refunded")
             if amount > payment.amount - payment.refunded:
                 raise StandinError(422, "The amount is higher than the maximum", "amount")
             refund = Refund(
@@ -366,17 +381,13 @@ class Store:
                 amount=amount,
                 description=data.description,
                 metadata=data.metadata,
-                created_at=self.clock.now(),
+                created_at=self._now(),
             )
             payment.refunds[refund.id] = refund
             return refund
 
     def find_refund(self, refund_id: str, payment_id: str | None = None) -> tuple[Payment, Refund]:
-        with self.lock:
-            for payment in [self.get(payment_id)] if payment_id else self.payments.values():
-                if refund := payment.refunds.get(refund_id):
-                    return payment, refund
-        raise StandinError(404, f"No refund exists with token {refund_id}.")
+        return self._find(lambda payment: payment.refunds, "refund", refund_id, payment_id)
 
     def cancel_refund(self, payment_id: str, refund_id: str) -> None:
         with self.lock:
@@ -404,24 +415,30 @@ class Store:
             if amount is not None and not 0 < amount <= payment.amount:
                 raise StandinError(422, "A chargeback is more than nothing and at most the payment", "amount_cents")
             chargeback = Chargeback(
-                id=new_id("chb_"), payment_id=payment.id, amount=amount or payment.amount, created_at=self.clock.now()
+                id=new_id("chb_"), payment_id=payment.id, amount=amount or payment.amount, created_at=self._now()
             )
             payment.chargebacks[chargeback.id] = chargeback
             self.notify(payment)
             return chargeback
 
     def find_chargeback(self, chargeback_id: str, payment_id: str | None = None) -> tuple[Payment, Chargeback]:
+        return self._find(lambda payment: payment.chargebacks, "chargeback", chargeback_id, payment_id)
+
+    def _find(
+        self, children: Callable[[Payment], dict[str, Child]], kind: str, child_id: str, payment_id: str | None
+    ) -> tuple[Payment, Child]:
+        """A refund or chargeback by its id, and its payment: `payment_id`'s, or any (the control API's)."""
         with self.lock:
             for payment in [self.get(payment_id)] if payment_id else self.payments.values():
-                if chargeback := payment.chargebacks.get(chargeback_id):
-                    return payment, chargeback
-        raise StandinError(404, f"No chargeback exists with token {chargeback_id}.")
+                if child := children(payment).get(child_id):
+                    return payment, child
+        raise StandinError(404, f"No {kind} exists with token {child_id}.")
 
     def reverse_chargeback(self, chargeback_id: str) -> Chargeback:
         with self.lock:
             payment, chargeback = self.find_chargeback(chargeback_id)
             if chargeback.reversed_at is None:
-                chargeback.reversed_at = self.clock.now()
+                chargeback.reversed_at = self._now()
                 self.notify(payment)
             return chargeback
 

@@ -56,6 +56,7 @@ class FaultKind(StrEnum):
 
 
 DEFAULT_STATUS = {FaultKind.STATUS: 503, FaultKind.HTML: 502, FaultKind.DROP: 502, FaultKind.SLOW: 200}
+"""A slow call sends its own answer, so its status here is never used."""
 
 
 class Fault(msgspec.Struct, frozen=True):

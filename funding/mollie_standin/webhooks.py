@@ -12,11 +12,13 @@ reports each answer with `report()`, which schedules the retry a failure earns.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import threading
 from datetime import datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -55,6 +57,12 @@ class Delivery(msgspec.Struct, frozen=True):
     @property
     def headers(self) -> dict[str, str]:
         return {"user-agent": USER_AGENT}
+
+    @property
+    def path(self) -> str:
+        """The URL without its scheme and host: for a test client that serves the app on a host of its own."""
+        parts = urlsplit(self.url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 class WebhookAttempt(msgspec.Struct, frozen=True):
@@ -163,7 +171,7 @@ class Dispatcher:
             self.thread = None
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self.timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}) as http:
+        with httpx.Client(timeout=self.timeout, follow_redirects=False) as http:
             while True:
                 with self.changed:
                     if self.stopping:
@@ -182,10 +190,11 @@ class Dispatcher:
         return min(max((soonest - self.clock.now()).total_seconds(), 0.01), IDLE_WAIT)
 
     def _send(self, http: httpx.Client, delivery: Delivery) -> None:
+        status_code, error = None, None
         try:
-            response = http.post(delivery.url, data=delivery.form)
-        except httpx.HTTPError as failed:
+            status_code = http.post(delivery.url, data=delivery.form, headers=delivery.headers).status_code
+        except (httpx.HTTPError, httpx.InvalidURL) as failed:
             log.info("webhook %s for %s failed: %s", delivery.url, delivery.payment_id, failed)
-            self.report(delivery.id, error=f"{type(failed).__name__}: {failed}")
-        else:
-            self.report(delivery.id, response.status_code)
+            error = f"{type(failed).__name__}: {failed}"
+        with contextlib.suppress(StandinError):  # forgotten by a reset while it was on its way
+            self.report(delivery.id, status_code, error)
