@@ -62,6 +62,7 @@ from funding.ledger.service import (
 )
 from funding.money import Money
 from tests.conftest import DATABASES
+from tests.payments.machine import PaymentRules
 from tests.pledges.machine import PledgeRules
 
 settings.register_profile(
@@ -263,27 +264,10 @@ def has(pick):
 
 
 # -- the machine ----------------------------------------------------------------------------------
-class LedgerMachine(RuleBasedStateMachine):
-    """Random journal histories, checked against `LedgerModel` after every step.
-
-    Adding rules (later issues: pledges, webhooks, bank lines):
-
-    1. Write a `@rule` method here, or in a mixin class that `LedgerMachine` then also inherits
-       from. Draw open account names from the `accounts` bundle, and entries from the model:
-       `REVERSIBLE`, `KEYED`, `REVERSALS` (with the matching `@has(...)` precondition), or
-       `from_model(pick)` for a list of your own. (Entries are drawn from the model rather than
-       from bundles because Hypothesis tries rules without a target first, and booking should
-       be what a run mostly does.)
-    2. Call the services through `self.run(coroutine)`; the database is already bound.
-    3. Whatever the rule books in the journal, pass the returned `EntryRecord` to
-       `self.expect(record, ...)`, which checks it against what was asked and adds it to the
-       model; a refused request is asserted with `self.refused(...)`, which also checks that
-       the head did not move. The invariants below then hold the new rules to the same books.
-    4. State of the new domain (pledges, bank lines) goes on the model as new fields, with
-       `@invariant`s of its own comparing it with the database.
-    """
-
-    accounts = Bundle("accounts")
+class JournalMachine(RuleBasedStateMachine):
+    """A fresh database per run, the journal model, helpers for rules and the ledger's
+    invariants: the base of every machine below. `LedgerMachine` adds the journal's own rules;
+    a domain's rules come as mixins (see `LedgerMachine`)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -376,6 +360,54 @@ class LedgerMachine(RuleBasedStateMachine):
             legs=tuple(Leg(account, Money(cents)) for account, cents in entry.postings),
             reference=entry.reference,
         )
+
+    # -- invariants, after every step -------------------------------------------------------------
+    @invariant()
+    def trial_balance_is_zero(self):
+        balances = self.run(self.ledger.balances())
+        assert sum(balance.cents for balance in balances.values()) == 0
+
+    @invariant()
+    def monthly_totals_postings_and_model_agree(self):
+        from_totals = self.run(self.ledger.balances())
+        from_postings = self.run(self.ledger.balances_from_postings())
+        expected = self.model.balances()
+        note(f"expected balances: {expected}")
+        assert from_totals == from_postings == expected
+
+    @invariant()
+    def head_is_the_models_last_entry(self):
+        head = self.run(self.ledger.head())
+        assert (head.seq, head.hash) == (self.model.head_seq, self.model.head_hash)
+
+    @invariant()
+    def chain_verifies_without_gaps(self):
+        result = self.run(self.ledger.verify())
+        assert result.ok, f"seq {result.first_bad_seq}: {result.problem}"
+        assert result.checked == result.head_seq == self.model.head_seq
+
+
+class LedgerMachine(JournalMachine):
+    """Random journal histories, checked against `LedgerModel` after every step.
+
+    Adding rules (later issues: pledges, webhooks, bank lines):
+
+    1. Write a `@rule` method here, or in a mixin class that `LedgerMachine` then also inherits
+       from. Draw open account names from the `accounts` bundle, and entries from the model:
+       `REVERSIBLE`, `KEYED`, `REVERSALS` (with the matching `@has(...)` precondition), or
+       `from_model(pick)` for a list of your own. (Entries are drawn from the model rather than
+       from bundles because Hypothesis tries rules without a target first, and booking should
+       be what a run mostly does.)
+    2. Call the services through `self.run(coroutine)`; the database is already bound.
+    3. Whatever the rule books in the journal, pass the returned `EntryRecord` to
+       `self.expect(record, ...)`, which checks it against what was asked and adds it to the
+       model; a refused request is asserted with `self.refused(...)`, which also checks that
+       the head did not move. The invariants below then hold the new rules to the same books.
+    4. State of the new domain (pledges, bank lines) goes on the model as new fields, with
+       `@invariant`s of its own comparing it with the database.
+    """
+
+    accounts = Bundle("accounts")
 
     # -- accounts ---------------------------------------------------------------------------------
     @initialize(target=accounts)
@@ -582,38 +614,22 @@ class LedgerMachine(RuleBasedStateMachine):
     def period_balances_match_the_model(self, start, end):
         assert self.run(self.ledger.balances(start, end)) == self.model.balances(start, end)
 
-    # -- invariants, after every step -------------------------------------------------------------
-    @invariant()
-    def trial_balance_is_zero(self):
-        balances = self.run(self.ledger.balances())
-        assert sum(balance.cents for balance in balances.values()) == 0
-
-    @invariant()
-    def monthly_totals_postings_and_model_agree(self):
-        from_totals = self.run(self.ledger.balances())
-        from_postings = self.run(self.ledger.balances_from_postings())
-        expected = self.model.balances()
-        note(f"expected balances: {expected}")
-        assert from_totals == from_postings == expected
-
-    @invariant()
-    def head_is_the_models_last_entry(self):
-        head = self.run(self.ledger.head())
-        assert (head.seq, head.hash) == (self.model.head_seq, self.model.head_hash)
-
-    @invariant()
-    def chain_verifies_without_gaps(self):
-        result = self.run(self.ledger.verify())
-        assert result.ok, f"seq {result.first_bad_seq}: {result.problem}"
-        assert result.checked == result.head_seq == self.model.head_seq
-
 
 class LedgerWithPledgesMachine(PledgeRules, LedgerMachine):
     """The journal's own rules and the pledge service's together (tests/pledges/machine.py)."""
 
 
+class PledgesAndPaymentsMachine(PaymentRules, PledgeRules, JournalMachine):
+    """Pledges and their Mollie payments (tests/payments/machine.py), on the journal's
+    invariants, without the journal's own rules: so most steps pay, sync, refund or charge back."""
+
+
 def test_ledger_properties_hold_after_every_step():
     run_state_machine_as_test(LedgerWithPledgesMachine, settings=MACHINE_SETTINGS)
+
+
+def test_payment_properties_hold_after_every_step():
+    run_state_machine_as_test(PledgesAndPaymentsMachine, settings=MACHINE_SETTINGS)
 
 
 @pytest.mark.parametrize(

@@ -108,6 +108,9 @@ def has_pledges(pick):
 class PledgeRules:
     """A mixin for `LedgerMachine`: uses its `run`, `model` and `ledger`."""
 
+    JOURNAL_KINDS: tuple[str, ...] = ()
+    """What other mixins' services book besides the pledges' own entries."""
+
     @initialize()
     def a_programme_year_with_rounds_and_organisations(self):
         self.pledge_model = PledgeModel()
@@ -136,6 +139,7 @@ class PledgeRules:
                     key=key,
                 )
             )
+        self.run(self.ledger.open_account("assets:bank", "Bankrekening"))  # where transfers arrive
         self.model.accounts.update(a["name"] for a in self.run(self.ledger.accounts()))
 
     # -- rules ------------------------------------------------------------------------------------
@@ -236,7 +240,7 @@ class PledgeRules:
 
         self.sync_equal_split_amounts()
         for record in self.run(self.ledger.entries_after(self.model.head_seq, limit=500)):
-            assert record.kind in ("pledge_due", "reversal", "bank_transfer"), record
+            assert record.kind in ("pledge_due", "reversal", "bank_transfer", *self.JOURNAL_KINDS), record
             self.model.add(
                 ModelEntry(
                     seq=record.seq,
