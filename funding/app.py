@@ -18,6 +18,7 @@ from funding.api.rounds import RoundsApiController
 from funding.api.webhooks import WebhookController
 from funding.dependencies import SERVICES, mollie_api, payment_service, pledge_service
 from funding.logs import app_logging_config
+from funding.payments.mollie import checkout_origin
 from funding.periodic import every
 from funding.pledges.closing import round_closer
 from funding.public.controllers import PublicController
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db.bind(db.engine_for_url(settings.database_url))
     data_version = DataVersion(settings)
     mollie = mollie_api(settings)
+    payment_origins = [checkout_origin(settings.mollie_api_endpoint)] if mollie.configured else []
 
     async def reconcile() -> None:
         if mollie.configured:
@@ -90,7 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             every(settings.payment_reconcile_interval, reconcile, "reconcile Mollie payments"),
         ],
         middleware=[
-            SecurityHeadersMiddleware(https=settings.secure_cookies),
+            SecurityHeadersMiddleware(https=settings.secure_cookies, payment_origins=payment_origins),
             LocaleMiddleware(secure_cookies=settings.secure_cookies),
             ratelimit.rate_limit_config(settings).middleware,
         ],

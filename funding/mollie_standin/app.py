@@ -47,12 +47,13 @@ IDEMPOTENT = frozenset({"POST", "PATCH", "DELETE"})
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 250
 CHECKOUT_CHOICES = {
-    PaymentStatus.PAID: "Betaald (paid)",
-    PaymentStatus.FAILED: "Mislukt (failed)",
-    PaymentStatus.CANCELED: "Geannuleerd (canceled)",
-    PaymentStatus.EXPIRED: "Verlopen (expired)",
-    PaymentStatus.OPEN: "Open laten (open)",
+    PaymentStatus.PAID: "Betaald",
+    PaymentStatus.FAILED: "Mislukt",
+    PaymentStatus.CANCELED: "Geannuleerd",
+    PaymentStatus.EXPIRED: "Verlopen",
+    PaymentStatus.OPEN: "Open laten",
 }
+"""The outcomes the checkout offers, in Dutch; the page adds Mollie's (English) name in `lang="en"`."""
 BANK_TRANSFER_CHOICES = (PaymentStatus.PAID, PaymentStatus.EXPIRED, PaymentStatus.OPEN)
 """*(assumed)* A transfer is paid or not: the customer cannot fail or cancel it at the checkout."""
 HTML_ERROR = b"<html><body><h1>502 Bad Gateway</h1><p>The stand-in was told to fail this call.</p></body></html>"

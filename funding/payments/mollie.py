@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 from mollie.api.client import Client
@@ -25,6 +26,10 @@ from funding.money import Money, MoneyError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+CHECKOUT_ORIGIN = "https://www.mollie.com"
+"""Where Mollie's hosted checkout is *(assumed from the checkout links in Mollie's API reference,
+https://www.mollie.com/checkout/…)*."""
 
 PAYMENT_ID = re.compile(r"tr_[A-Za-z0-9]{1,32}")
 """What a Mollie payment id looks like; anything else is never sent to the API."""
@@ -81,6 +86,15 @@ class PaymentState:
     paid: bool
     refunds: tuple[RefundState, ...] = ()
     chargebacks: tuple[ChargebackState, ...] = ()
+
+
+def checkout_origin(endpoint: str) -> str:
+    """The origin of the checkout pages payments created through `endpoint` link to: Mollie's own,
+    or the stand-in's (which serves its checkout beside its API)."""
+    if not endpoint:
+        return CHECKOUT_ORIGIN
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class Mollie:

@@ -12,7 +12,7 @@ from collections import Counter
 from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import Page
 
-from tests.browser.site import Check, Visit, save_artifacts
+from tests.browser.site import Check, ReflowCheck, Visit, save_artifacts
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
@@ -73,3 +73,25 @@ class AxeCheck(Check):
         if found:
             save_artifacts(visit.page, f"{self.name}-axe-{visit.locale}-{visit.path}")
         return [line for violation in found for line in describe(violation)]
+
+
+class PageChecks:
+    """axe and the reflow check on pages no crawl reaches (after a POST, on another site), one
+    page at a time as a test walks through them: `check(page, "what it is", locale)`."""
+
+    def __init__(self, name: str) -> None:
+        self.axe, self.reflow = AxeCheck(name), ReflowCheck()
+        self.checked: list[str] = []
+        """What was checked, in order."""
+
+    def __call__(self, page: Page, what: str, locale: str, status: int = 200) -> None:
+        assert page.evaluate("document.documentElement.lang") == locale, f"{what} is not in {locale}"
+        visit = Visit(f"{page.url} ({what})", locale, status, page)
+        for one in (self.axe, self.reflow):
+            one.start(visit)
+            one.problems += [f"{visit.path} [{locale}]: {problem}" for problem in one.finish(visit)]
+        self.checked.append(what)
+
+    @property
+    def problems(self) -> list[str]:
+        return self.axe.problems + self.reflow.problems

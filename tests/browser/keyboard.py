@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Response
 
 _COLOUR = re.compile(r"rgba?\([^)]*\)")
 """Colours as getComputedStyle gives them: rgb(r, g, b) or rgba(r, g, b, a)."""
@@ -84,6 +84,21 @@ def tab_to(page: Page, selector: str, max_presses: int = MAX_TAB_STOPS, *, backw
             return presses
         seen.append(str(focused(page)))
     raise AssertionError(f"{selector} not reached with {max_presses} {key}s; focus went {' → '.join(seen[:40])} …")
+
+
+def press_and_follow(page: Page, key: str = "Enter") -> Response | None:
+    """Presses `key` (on a link or a form's button) and waits for the page it leads to: the
+    final response, after any redirects."""
+    with page.expect_navigation() as navigation:
+        page.keyboard.press(key)
+    return navigation.value
+
+
+def type_into(page: Page, selector: str, text: str, *, backwards: bool = False) -> None:
+    """Tab to a text field, replace what it holds with `text`, as typed."""
+    tab_to(page, selector, backwards=backwards)
+    page.keyboard.press("ControlOrMeta+A")
+    page.keyboard.type(text)
 
 
 def in_viewport(page: Page, selector: str) -> bool:

@@ -133,7 +133,10 @@ A string, or a function of the server's base URL (to look a value up, e.g. via t
 make one, as a pledge is made). Each is looked up once per discovery.
 """
 
-NOT_PAGES: dict[str, str] = {}
+NOT_PAGES: dict[str, str] = {
+    "/pledges/{token:str}/return": "a redirect: back from Mollie's checkout it syncs the payment and goes on "
+    "to the pledge page (test_paying.py comes back through it)",
+}
 """Route paths (as in the route table) that answer GET with something other than a page to check,
 e.g. a redirect to a payment provider, each with the reason. Everything else is visited."""
 

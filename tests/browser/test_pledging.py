@@ -26,8 +26,10 @@ from stdnum import iso11649
 from funding.i18n import LOCALES
 from funding.money import Money
 from tests.browser import keyboard
-from tests.browser.axe import AxeCheck
-from tests.browser.site import SUMMARY, ReflowCheck, Visit, t
+from tests.browser.axe import PageChecks
+from tests.browser.keyboard import press_and_follow, type_into
+from tests.browser.pledge_page import details, history, words
+from tests.browser.site import SUMMARY, t
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -74,40 +76,6 @@ def open_round(own_demo_server: LiveServer) -> OpenRound:
 def dutch(open_context, open_round: OpenRound) -> Page:
     """A page on this module's server in a browser that asks for Dutch, as the site's default."""
     return open_context(open_round.server.url, locale="nl-NL").new_page()
-
-
-def press_and_follow(page: Page, key: str = "Enter"):
-    with page.expect_navigation() as navigation:
-        page.keyboard.press(key)
-    return navigation.value
-
-
-def type_into(page: Page, selector: str, text: str, *, backwards: bool = False) -> None:
-    """Tab to a text field, replace what it holds with `text`, as typed."""
-    keyboard.tab_to(page, selector, backwards=backwards)
-    page.keyboard.press("ControlOrMeta+A")
-    page.keyboard.type(text)
-
-
-def words(text: str) -> str:
-    return " ".join(text.split())  # no-break spaces in amounts and line breaks in cells alike
-
-
-def details(page: Page) -> dict[str, str]:
-    """The pledge's facts (the first list of terms in its status section), term to value."""
-    pairs = page.eval_on_selector_all(
-        "section[aria-labelledby=status-heading] dl.details > div",
-        "rows => rows.map(row => [row.querySelector('dt').innerText, row.querySelector('dd').innerText])",
-    )
-    return {words(term): words(value) for term, value in pairs}
-
-
-def history(page: Page) -> list[list[str]]:
-    """The history table's rows: when, what, status, amount."""
-    rows = page.eval_on_selector_all(
-        "table.history tbody tr", "rows => rows.map(row => [...row.cells].map(cell => cell.innerText))"
-    )
-    return [[words(cell) for cell in row] for row in rows]
 
 
 def contributors(page: Page, open_round: OpenRound) -> list[str]:
@@ -236,16 +204,10 @@ def test_the_pledge_forms_steps_and_the_pages_after_a_post_have_no_axe_violation
     with a mistake, changed and cancelled: each answers in `locale`, and axe and the reflow check
     find nothing, as on every crawled page."""
     page = open_context(open_round.server.url).new_page()
-    axe, reflow = AxeCheck(f"pledging-{locale}"), ReflowCheck()
-    checked: list[str] = []
+    checks = PageChecks(f"pledging-{locale}")
 
     def check(what: str, status: int) -> None:
-        assert page.evaluate("document.documentElement.lang") == locale, f"{what} is not in {locale}"
-        visit = Visit(f"{page.url} ({what})", locale, status, page)
-        for one in (axe, reflow):
-            one.start(visit)
-            one.problems += [f"{visit.path} [{locale}]: {problem}" for problem in one.finish(visit)]
-        checked.append(what)
+        checks(page, what, locale, status)
 
     def answered(response, expected: int) -> None:
         assert response.status == expected, f"{page.url}: {response.status}, expected {expected}"
@@ -300,8 +262,8 @@ def test_the_pledge_forms_steps_and_the_pages_after_a_post_have_no_axe_violation
     check("the link re-sent", 200)
 
     SUMMARY.append(
-        f"pledging [{locale}]: axe-core on {axe.pages} pages no crawl reaches, {len(axe.problems)} violations"
+        f"pledging [{locale}]: axe-core on {checks.axe.pages} pages no crawl reaches, "
+        f"{len(checks.axe.problems)} violations"
     )
-    assert axe.pages == len(checked) == 10
-    problems = axe.problems + reflow.problems
-    assert not problems, "\n".join(problems)
+    assert checks.axe.pages == len(checks.checked) == 10
+    assert not checks.problems, "\n".join(checks.problems)
