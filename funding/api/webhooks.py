@@ -9,11 +9,13 @@ Mollie tries again later; it is never 200 with the work lost.
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, post
 from litestar.di import NamedDependency
-from litestar.params import URLEncodedBody
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 
 from funding.payments.mollie import PAYMENT_ID, MollieUnavailable, UnexpectedPayment
 from funding.payments.service import PaymentMismatch, PaymentService
@@ -25,8 +27,10 @@ MAX_BODY = 1024
 """Mollie posts `id=tr_…`: anything much longer is not Mollie."""
 
 
-class MollieWebhook(msgspec.Struct):
-    id: str = ""
+class MollieWebhook(msgspec.Struct, forbid_unknown_fields=True):
+    """What Mollie posts: the id alone (anything else is not Mollie, and refused)."""
+
+    id: Annotated[str, msgspec.Meta(max_length=64, description="The payment's id, tr_…")] = ""
 
 
 class WebhookDone(msgspec.Struct):
@@ -47,13 +51,21 @@ class WebhookController(Controller):
         summary="Mollie's payment webhook",
     )
     async def mollie(
-        self, payments: NamedDependency[PaymentService], data: URLEncodedBody[MollieWebhook]
+        self,
+        payments: NamedDependency[PaymentService],
+        data: Annotated[
+            MollieWebhook,
+            Body(media_type=RequestEncodingType.URL_ENCODED, schema_extra={"additionalProperties": False}),
+        ],
     ) -> Response[WebhookDone | ErrorBody]:
         """Mollie says payment `id` changed: ask Mollie about it and book what changed."""
         if not data.id:
             return _answer(400, "The form field id is required.")
         if not PAYMENT_ID.fullmatch(data.id):
             return _answer(400, "The id is not a Mollie payment id (tr_…).")
+        if not payments.mollie.configured:
+            log.warning("webhook for %s while no MOLLIE_API_KEY is set: nothing to ask", data.id)
+            return _answer(200, "Payments are not configured here.")
         try:
             await payments.sync(data.id)
         except MollieUnavailable as error:
