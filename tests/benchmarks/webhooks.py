@@ -304,6 +304,9 @@ async def counts(url: str) -> dict:
             "bookings": await one("SELECT count(*) FROM mollie_booking"),
             "paid_bookings": await one("SELECT count(*) FROM mollie_booking WHERE kind = 'paid'"),
             "payment_entries": await one("SELECT count(*) FROM journal_entry WHERE kind = 'payment'"),
+            "payment_references": await one(
+                "SELECT count(DISTINCT reference) FROM journal_entry WHERE kind = 'payment'"
+            ),
             "paid_attempts": await one("SELECT count(*) FROM mollie_payment WHERE status = 'paid'"),
             "attempts": await one("SELECT count(*) FROM mollie_payment"),
             "paid_pledges": await one("SELECT count(*) FROM pledge WHERE status = 'paid'"),
@@ -343,8 +346,8 @@ def checks(runs: dict[str, Run], found: dict, count: int, goal_ratio: float) -> 
         ),
         Check(
             f"exactly {count} journal entries of kind payment",
-            found["payment_entries"] == count,
-            str(found["payment_entries"]),
+            found["payment_entries"] == found["payment_references"] == count,
+            f"{found['payment_entries']}, for {found['payment_references']} payments",
         ),
         Check(
             "every attempt and every pledge paid",
