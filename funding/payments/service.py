@@ -215,9 +215,10 @@ class PaymentService:
             _check(payment, row["pledge"], state)
             booked = await self._book(payment, state)
             status = _forward(payment.status, state)
-            await MolliePayment.update(
-                {MolliePayment.status: status.value, MolliePayment.synced_at: self.clock()}
-            ).where(MolliePayment.id == payment.id)
+            if booked or status is not payment.status:  # else nothing changed, nothing to write
+                await MolliePayment.update(
+                    {MolliePayment.status: status.value, MolliePayment.synced_at: self.clock()}
+                ).where(MolliePayment.id == payment.id)
         return Booked(payment=replace(payment, status=status), bookings=tuple(booked))
 
     async def sync_pledge(self, token: str) -> list[PaymentRecord]:
