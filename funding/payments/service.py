@@ -5,16 +5,17 @@ claims. `sync` asks the API, then, in one transaction with the attempt's row loc
 attempt's status forward and books what changed since the last sync: the payment once paid,
 each refund and chargeback once, each failed refund or reversed chargeback once more. Every
 booking has a unique key (`MollieBooking.key`, and the same string as the journal entry's
-idempotency key), so a webhook delivered twice, concurrently or late books nothing twice. The
-webhook, the return page, `funding payments reconcile` and the app's own periodic reconcile
-all call `sync`.
+idempotency key), so a webhook delivered twice, concurrently or late books nothing twice. A
+sync that finds everything booked and the status as it is (most repeated webhooks) writes
+nothing and takes no lock: it reads, and answers. The webhook, the return page, `funding
+payments reconcile` and the app's own periodic reconcile all call `sync`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from funding.db import as_datetime, exclusive, is_postgres, lock_transaction, write_transaction
@@ -185,7 +186,9 @@ class PaymentService:
     # -- syncing ------------------------------------------------------------------------------
     async def sync(self, mollie_id: str) -> Booked | None:
         """Ask Mollie about one payment and book what changed; None for a payment that is not
-        ours. `MollieUnavailable` means nothing is known yet (the webhook answers 503)."""
+        ours. `MollieUnavailable` means nothing is known yet (the webhook answers 503). When
+        nothing changed, nothing is written, `synced_at` included: it is the last sync that
+        booked or moved the status."""
         try:
             state = await self.mollie.payment(mollie_id)
         except MollieRefused as error:
@@ -193,19 +196,30 @@ class PaymentService:
                 log.info("Mollie knows no payment %r", mollie_id)
                 return None
             raise
+        query = MolliePayment.select().where(MolliePayment.mollie_id == state.id)
+        row = await query.first()
+        if row is None:
+            log.warning("Mollie payment %s is not one of ours", state.id)
+            return None
+        payment = _record(row)
+        _check(payment, row["pledge"], state)
+        if _forward(payment.status, state) is payment.status and _settled(state, await self._booked(payment.id)):
+            # A repeated webhook: all booked and at this status already, so nothing to write and
+            # no lock to take (see `_settled` for why a read without the lock is enough).
+            return Booked(payment=payment, bookings=())
         async with write_transaction():
-            query = MolliePayment.select().where(MolliePayment.mollie_id == state.id)
             row = await (query.lock_rows() if is_postgres() else query).first()
             if row is None:
-                log.warning("Mollie payment %s is not one of ours", state.id)
                 return None
             payment = _record(row)
             _check(payment, row["pledge"], state)
             booked = await self._book(payment, state)
-            await MolliePayment.update(
-                {MolliePayment.status: _forward(payment.status, state).value, MolliePayment.synced_at: self.clock()}
-            ).where(MolliePayment.id == payment.id)
-        return Booked(payment=await self._record(payment.id), bookings=tuple(booked))
+            status = _forward(payment.status, state)
+            if booked or status is not payment.status:  # else nothing changed, nothing to write
+                await MolliePayment.update(
+                    {MolliePayment.status: status.value, MolliePayment.synced_at: self.clock()}
+                ).where(MolliePayment.id == payment.id)
+        return Booked(payment=replace(payment, status=status), bookings=tuple(booked))
 
     async def sync_pledge(self, token: str) -> list[PaymentRecord]:
         """The return page: sync the pledge's unfinished attempts (Mollie away: as they were)."""
@@ -221,16 +235,11 @@ class PaymentService:
     async def _book(self, payment: PaymentRecord, state: PaymentState) -> list[tuple[BookingKind, Money]]:
         """Book the difference between what Mollie reports and what this payment booked."""
         rows = await MollieBooking.select().where(MollieBooking.payment == payment.id)
-        done = {row["key"] for row in rows}
         # What liabilities:refunds holds for this payment: refunds take from it first.
         held = Money(sum(row["held_cents"] * (1 if row["amount_cents"] > 0 else -1) for row in rows))
         new: list[tuple[BookingKind, Money]] = []
-
-        async def book(kind: BookingKind, object_id: str, amount: Money) -> None:
-            nonlocal held
-            key = f"mollie:{object_id}:{kind.value}"
-            if key in done:
-                return
+        for kind, object_id, amount in _wanted(state, {row["key"] for row in rows}):
+            key = _key(kind, object_id)
             receipt = await self._post(payment, kind, object_id, amount, key, held)
             held = held + receipt.held if kind in _MONEY_IN else held - receipt.held
             await MollieBooking.insert(
@@ -245,21 +254,13 @@ class PaymentService:
                     at=self.clock(),
                 )
             )
-            done.add(key)
             new.append((kind, amount))
-
-        if state.paid:
-            await book(BookingKind.paid, state.id, state.amount)
-        for refund in state.refunds:
-            if refund.is_live:
-                await book(BookingKind.refund, refund.id, refund.amount)
-            elif f"mollie:{refund.id}:{BookingKind.refund.value}" in done:
-                await book(BookingKind.refund_undone, refund.id, refund.amount)
-        for chargeback in state.chargebacks:
-            await book(BookingKind.chargeback, chargeback.id, chargeback.amount)
-            if chargeback.reversed:
-                await book(BookingKind.chargeback_reversed, chargeback.id, chargeback.amount)
         return new
+
+    async def _booked(self, payment_id: int) -> set[str]:
+        """The keys of what this payment booked so far."""
+        rows = await MollieBooking.select(MollieBooking.key).where(MollieBooking.payment == payment_id)
+        return {row["key"] for row in rows}
 
     async def _post(
         self, payment: PaymentRecord, kind: BookingKind, object_id: str, amount: Money, key: str, held: Money
@@ -417,6 +418,48 @@ _DESCRIPTION = {
     BookingKind.chargeback: "Teruggeboekt door de betaler (chargeback)",
     BookingKind.chargeback_reversed: "Terugboeking ongedaan gemaakt",
 }
+
+
+def _key(kind: BookingKind, object_id: str) -> str:
+    """A booking's unique key, also its journal entry's idempotency key."""
+    return f"mollie:{object_id}:{kind.value}"
+
+
+def _wanted(state: PaymentState, done: set[str]) -> list[tuple[BookingKind, str, Money]]:
+    """What Mollie's `state` calls for that the keys in `done` do not show as booked yet, in the
+    order to book it: the payment once paid, each live refund, a booked refund that failed or
+    was canceled once more, each chargeback, and each reversed chargeback once more."""
+    keys = set(done)
+    wanted: list[tuple[BookingKind, str, Money]] = []
+
+    def want(kind: BookingKind, object_id: str, amount: Money) -> None:
+        if _key(kind, object_id) not in keys:
+            keys.add(_key(kind, object_id))
+            wanted.append((kind, object_id, amount))
+
+    if state.paid:
+        want(BookingKind.paid, state.id, state.amount)
+    for refund in state.refunds:
+        if refund.is_live:
+            want(BookingKind.refund, refund.id, refund.amount)
+        elif _key(BookingKind.refund, refund.id) in keys:
+            want(BookingKind.refund_undone, refund.id, refund.amount)
+    for chargeback in state.chargebacks:
+        want(BookingKind.chargeback, chargeback.id, chargeback.amount)
+        if chargeback.reversed:
+            want(BookingKind.chargeback_reversed, chargeback.id, chargeback.amount)
+    return wanted
+
+
+def _settled(state: PaymentState, done: set[str]) -> bool:
+    """Whether `state` leaves nothing to book, judged from keys `done` read without the lock,
+    which may be out of date. Bookings are only ever added, so more may have been booked since;
+    that can make only one more booking due: a refund booked meanwhile whose failure `state`
+    reports. So a failed or canceled refund is settled only once its failure is booked too;
+    anything else goes through the locked path, which decides again. (Statuses only move
+    forward, so `_forward` leaving a status as read leaves a later one as it is too.)"""
+    undone = all(_key(BookingKind.refund_undone, refund.id) in done for refund in state.refunds if not refund.is_live)
+    return undone and not _wanted(state, done)
 
 
 def _forward(current: PaymentStatus, state: PaymentState) -> PaymentStatus:
