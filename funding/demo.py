@@ -325,6 +325,14 @@ INVOICES = [
 
 MONTHLY_SALARY = 6_250  # two salaries, employer costs included, per person per month
 MONTHLY_BANK_FEE = Money.euros("12.50")
+TOP_UP = CostSharingKey(kind=KeyKind.flat, amount_cents=_euros(500))
+TOP_UP_OPEN_FOR = timedelta(days=10)
+"""The top-up round opened this long before `today`."""
+TOP_UPS = [
+    Contribution("Gemeente Amsterdam", 500, paid_in=0),
+    Contribution("Provincie Utrecht", 500),
+]
+"""Who already joined the top-up (paid_in set: paid by transfer the next day)."""
 OPEN_FOR = timedelta(days=24)
 """Next year's round opened this long before `today`…"""
 OPEN_STILL = timedelta(days=45)
@@ -338,6 +346,10 @@ def demo_year(today: date) -> int:
 
 def round_slug(year: int) -> str:
     return f"bijdragen-{year}"
+
+
+def top_up_slug(year: int) -> str:
+    return f"platform-{year}"
 
 
 def closes_on(year: int, today: date) -> date:
@@ -435,6 +447,7 @@ class _Demo:
         this_period = await self._period(programme, self.year, {})
         next_period = await self._period(programme, self.year + 1, NEXT_BUDGET)
         self._this_year(this_period)
+        self._top_up(this_period)
         self._next_year(next_period)
         self._journal()
         await self.book.run()
@@ -486,6 +499,37 @@ class _Demo:
             closing + timedelta(days=1),
             functools.partial(self.pledges.close_round, slug, reason="sluitingsdatum verstreken"),
         )
+
+    # -- a keep-it-all top-up, open today: a visitor's pledge is due at once, so payable online --
+    def _top_up(self, period: int) -> None:
+        slug, opens = top_up_slug(self.year), self.today - TOP_UP_OPEN_FOR
+        self.book.at(
+            opens,
+            functools.partial(
+                self.pledges.create_round,
+                slug=slug,
+                period_id=period,
+                name=f"Aanvulling gedeeld platform {self.year}",
+                name_en=f"Shared platform top-up {self.year}",
+                description=(
+                    "Het gedeelde platform kost dit jaar meer dan begroot. Wie meedoet, geeft een vaste bijdrage; "
+                    "elke toezegging geldt meteen en kan direct online worden betaald."
+                ),
+                target=Money.euros(10_000),
+                opens_on=opens,
+                closes_on=self.today + OPEN_STILL,
+                model=RoundModel.keep_it_all,
+                key=TOP_UP,
+            ),
+        )
+        for number, contribution in enumerate(TOP_UPS):
+            day = opens + timedelta(days=1 + number)
+            self._pledge(day, slug, contribution.name, self._cash(number, contribution))
+            if contribution.paid_in is not None:
+                self.book.at(
+                    day + timedelta(days=1),
+                    functools.partial(self._pay, slug, contribution.name, Money.euros(contribution.euros)),
+                )
 
     # -- next year: an all-or-nothing round, open today ---------------------------------------
     def _next_year(self, period: int) -> None:
