@@ -13,6 +13,7 @@ payments reconcile` and the app's own periodic reconcile all call `sync`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -265,21 +266,13 @@ class PaymentService:
     async def _post(
         self, payment: PaymentRecord, kind: BookingKind, object_id: str, amount: Money, key: str, held: Money
     ) -> Receipt:
-        if kind in _MONEY_IN:
-            return await self.pledges.receive(
-                payment.pledge_id,
-                amount,
-                occurred_on=self.pledges.today(),
-                kind=_JOURNAL_KIND[kind],
-                account=MOLLIE,
-                reference=object_id,
-                idempotency_key=key,
-                what=_DESCRIPTION[kind],
-            )
-        return await self.pledges.repay(
+        """Money in goes to the pledge while it owes (the rest is held); money out comes from what
+        is held for this payment first."""
+        held = min(amount, max(held, Money.zero()))
+        book = self.pledges.receive if kind in _MONEY_IN else functools.partial(self.pledges.repay, held=held)
+        return await book(
             payment.pledge_id,
             amount,
-            held=min(amount, max(held, Money.zero())),
             occurred_on=self.pledges.today(),
             kind=_JOURNAL_KIND[kind],
             account=MOLLIE,

@@ -2,17 +2,11 @@
 (amounts and `tr_` references, never who paid)."""
 
 from enum import StrEnum
-from typing import Any
 
 from piccolo.columns import BigInt, ForeignKey, Integer, Serial, Timestamptz, Varchar
-from piccolo.columns.base import OnDelete, OnUpdate
 from piccolo.table import Table
 
-from funding.pledges.tables import Pledge
-
-REQUIRED: dict[str, Any] = {"null": False, "default": None}
-OPTIONAL: dict[str, Any] = {"null": True, "default": None}
-KEPT: dict[str, Any] = {"on_delete": OnDelete.restrict, "on_update": OnUpdate.restrict}
+from funding.pledges.tables import KEPT, OPTIONAL, REQUIRED, Pledge
 
 
 class PaymentStatus(StrEnum):
@@ -54,7 +48,7 @@ class MolliePayment(Table):
     status = Varchar(length=20, choices=PaymentStatus, **REQUIRED)
     checkout_url = Varchar(length=500, **OPTIONAL)
     created_at = Timestamptz(**REQUIRED)
-    synced_at = Timestamptz(help_text="when Mollie was last asked about it", **OPTIONAL)
+    synced_at = Timestamptz(help_text="the last sync that booked or moved the status", **OPTIONAL)
 
 
 class MollieBooking(Table):
