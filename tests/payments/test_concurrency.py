@@ -87,3 +87,18 @@ async def _send(url: str, deliveries: list[str]) -> dict[int, int]:
 
         await asyncio.gather(*[sender() for _ in range(SENDERS)])
     return statuses
+
+
+async def test_one_process_reconciles_at_a_time(database, payments: PaymentService, due, standin, client):
+    """While another process holds the reconcile lock, a reconcile skips its round; after, it runs."""
+    from funding.db import exclusive
+    from funding.payments.service import RECONCILE_LOCK
+    from tests.payments.test_payments import checkout, pay_now
+
+    checkout(await pay_now(client, due), "paid")
+    standin.drain()  # lost webhook
+    async with exclusive(RECONCILE_LOCK) as mine:
+        assert mine
+        assert await payments.reconcile() == []
+    [booked] = await payments.reconcile()
+    assert booked.bookings == ((BookingKind.paid, Money.euros(1000)),)
