@@ -1,9 +1,9 @@
-"""Mollie payments: the rules in the schema (after 0009 made the tables).
+"""Mollie payments: the rules in the schema (after 0012 made the tables).
 
 - an attempt number is used once per pledge; amounts are positive and in euros; Mollie's ids
   have their prefixes;
 - what a payment booked is append-only, as the journal is: a booking is never changed or
-  removed, and its unique key (also in 0009) is what books a webhook delivered twice once;
+  removed, and its unique key (also in 0012) is what books a webhook delivered twice once;
 - a payment attempt is never deleted (its status moves on, its row stays).
 CHECK constraints on PostgreSQL; on SQLite, triggers that abort the same inserts and updates.
 """
