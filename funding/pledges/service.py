@@ -29,8 +29,8 @@ from funding.db import as_date, as_datetime, lock_transaction, write_transaction
 from funding.i18n import _, format_day
 from funding.ledger.service import LedgerService, Leg
 from funding.money import Money, total
-from funding.organisations.service import OrganisationService
-from funding.organisations.tables import OrganisationKind
+from funding.organisations.service import OrganisationService, always_public
+from funding.organisations.tables import ALWAYS_PUBLIC, OrganisationKind
 from funding.pledges.keys import (
     CostSharingKey,
     CostSharingKeyError,
@@ -69,8 +69,11 @@ ROUND_LOCK = 30_000_000
 RECEIVABLE, CONTRIBUTIONS, IN_KIND_INCOME = "assets:receivable:pledges", "income:contributions", "income:in-kind"
 ANONYMOUS = "anonieme bijdrager"
 """How the public journal names a contributor that is not to be named (it is in Dutch, as the journal is)."""
-PUBLIC_BODIES = tuple(kind.value for kind in OrganisationKind if kind not in ("company", "individual"))
-"""Who a round asks to contribute: the fair-share table lists every public body of these kinds."""
+ASKED_KINDS = tuple(kind.value for kind in ALWAYS_PUBLIC)
+"""Who a round asks to contribute: the fair-share table lists every organisation of these kinds,
+pledged or not, so each of them is always named (never anonymous: that would name it by
+elimination). Other contributors (other public bodies, companies, individuals) are listed only
+when they pledge and may be named; the rest are counted together."""
 MAX_PLEDGE = Money.euros(1_000_000)
 """The most one pledge may be unless configured (`FUNDING_MAX_PLEDGE`): more is a typo or a call."""
 UMBRELLA_KINDS = (OrganisationKind.other_public.value,)
@@ -427,6 +430,15 @@ class PledgeService:
         members = await self.organisations.get_many(new.members)
         if len(members) != len(set(new.members)):
             raise PledgeError(_("An umbrella pledge can only cover organisations in the registry."), "members")
+        if not new.publish_name and any(always_public(o["kind"]) for o in [organisation, *members.values()]):
+            # The table lists these by name whatever they do: anonymity would name them by elimination.
+            raise PledgeError(
+                _(
+                    "A public body that the rounds ask to contribute is always named, and so is an umbrella "
+                    "pledge for one: their money is public (Wet open overheid)."
+                ),
+                "publish_name",
+            )
         if new.budget_line and new.budget_line not in {
             line["code"] for line in await self.programmes.budget_lines(fund.period_id)
         }:
@@ -785,7 +797,7 @@ class PledgeService:
             .where(PledgeCover.round == fund.id)
             .order_by(PledgeCover.id)
         )
-        asked = {org["id"]: org for org in await self.organisations.of_kinds(PUBLIC_BODIES)} if everyone else {}
+        asked = {org["id"]: org for org in await self.organisations.of_kinds(ASKED_KINDS)} if everyone else {}
         wanted = {c["organisation"] for c in covers} | {row["organisation"] for row in rows}
         organisations = {**asked, **await self.organisations.get_many(wanted - asked.keys())}
         return _Snapshot(fund, {row["id"]: _Standing.of(row) for row in rows}, covers, organisations, asked)
@@ -1008,7 +1020,7 @@ def _fair_share(snapshot: _Snapshot) -> list[FairShareRow]:
         else:
             suggested = suggested_share(fund.key, _member(org), target=fund.target, joined=joined)
         if cover is None:
-            if org_id in snapshot.asked and is_named(org, True):
+            if org_id in snapshot.asked:
                 rows.append(FairShareRow(org_id, org["name"], org["kind"], suggested, zero, zero, zero, "none"))
             continue
         pledge = pledges[cover["pledge"]]
@@ -1053,8 +1065,11 @@ def new_reference() -> str:
 
 
 def is_named(organisation: dict, publish_name: bool) -> bool:
-    """Whether public pages and the journal may name it: a public organisation that agreed to be
-    named, and never a private person."""
+    """Whether public pages and the journal may name it: always a public body the rounds ask
+    (`ASKED_KINDS`, whatever an older pledge's `publish_name` says); otherwise a public
+    organisation that agreed to be named, and never a private person."""
+    if always_public(organisation["kind"]):
+        return True
     return bool(organisation["is_public"]) and publish_name and organisation["kind"] != OrganisationKind.individual
 
 

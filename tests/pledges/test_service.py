@@ -8,6 +8,8 @@ import pytest
 
 from funding.ledger.service import LedgerService
 from funding.money import Money
+from funding.organisations.service import OrganisationService, RowRejected
+from funding.organisations.tables import Organisation, OrganisationKind
 from funding.pledges.keys import CostSharingKey, KeyKind
 from funding.pledges.service import (
     ANONYMOUS,
@@ -21,7 +23,7 @@ from funding.pledges.service import (
     RoundNotFound,
     RoundNotOpen,
 )
-from funding.pledges.tables import ContributionForm, PledgeSource, PledgeStatus, RoundModel, RoundStatus
+from funding.pledges.tables import ContributionForm, Pledge, PledgeSource, PledgeStatus, RoundModel, RoundStatus
 from tests.pledges.conftest import EQUAL, cash, make_round
 
 
@@ -301,21 +303,76 @@ async def test_equal_split_needs_the_all_or_nothing_model(pledges, year):
 async def test_the_fair_share_table_names_public_bodies_and_aggregates_the_rest(pledges, year, orgs):
     await make_round(pledges, year)
     await pledges.pledge("2026", cash(orgs["amsterdam"], 1200))
-    await pledges.pledge("2026", cash(orgs["utrecht"], 800, publish_name=False))
+    await pledges.pledge("2026", cash(orgs["bakker"], 800, publish_name=False))
     await pledges.pledge("2026", cash(orgs["jan"], 50, publish_name=True))
     rows = await pledges.fair_share("2026")
     names = [row.name for row in rows]
-    assert "Jan Jansen" not in names and "Gemeente Utrecht" not in names
+    assert "Jan Jansen" not in names and "Bakkerij De Korenaar BV" not in names
     assert rows[-1].name == ANONYMOUS and rows[-1].count == 2 and rows[-1].pledged == Money.euros(850)
+    assert (rows[-1].organisation_id, rows[-1].kind, rows[-1].covered_by) == (None, "", "")
     amsterdam = next(row for row in rows if row.name == "Gemeente Amsterdam")
     assert (amsterdam.suggested, amsterdam.pledged, amsterdam.status) == (Money.euros(1000), Money.euros(1200), "due")
     summary = await pledges.summary("2026")
     assert summary.contributors == ("Gemeente Amsterdam",) and summary.anonymous_count == 2
     journal = " ".join(e.description for e in await pledges.ledger.entries_after(0))
-    assert "Jan Jansen" not in journal and ANONYMOUS in journal
+    assert "Jan Jansen" not in journal and "Bakkerij" not in journal and ANONYMOUS in journal
     kinds = {t.kind: t for t in await pledges.totals_by_kind("2026")}
-    assert kinds["gemeente"].pledges == 2 and kinds["gemeente"].pledged == Money.euros(2000)
+    assert kinds["gemeente"].pledges == 1 and kinds["gemeente"].pledged == Money.euros(1200)
     assert kinds["individual"].pledged == Money.euros(50)
+
+
+async def test_a_public_body_the_rounds_ask_cannot_pledge_anonymously(pledges, year, orgs):
+    """Its row is in the table pledged or not, so leaving it for the anonymous row would name it."""
+    await make_round(pledges, year)
+    for short in ("utrecht", "utrecht_p", "bzk"):
+        with pytest.raises(PledgeError, match="Wet open overheid") as refused:
+            await pledges.pledge("2026", cash(orgs[short], 800, publish_name=False, source=PledgeSource.staff))
+        assert refused.value.field == "publish_name"
+    with pytest.raises(PledgeError, match="Wet open overheid"):  # nor through an umbrella that hides
+        await pledges.pledge("2026", cash(orgs["vng"], 800, publish_name=False, members=(orgs["vlieland"],)))
+    assert await pledges.pledges((await pledges.round("2026")).id) == []
+    # An umbrella body alone, a company: not listed unless they pledge, so they may stay unnamed.
+    await pledges.pledge("2026", cash(orgs["vng"], 800, publish_name=False))
+    await pledges.pledge("2026", cash(orgs["bakker"], 700, publish_name=False))
+    rows = await pledges.fair_share("2026")
+    assert rows[-1].name == ANONYMOUS and rows[-1].count == 2
+
+
+async def test_an_anonymous_pledge_gives_away_no_name_by_elimination(pledges, year, orgs):
+    """Who the table names is the same before and after an anonymous pledge: nothing leaves the
+    list, and the aggregated row carries no kind, id or umbrella, even when it counts one."""
+    await make_round(pledges, year)
+    await pledges.pledge("2026", cash(orgs["amsterdam"], 1200))
+
+    def named(rows) -> list[tuple[int | None, str, str]]:
+        return [(row.organisation_id, row.name, row.kind) for row in rows if row.organisation_id is not None]
+
+    before = await pledges.fair_share("2026")
+    await pledges.pledge("2026", cash(orgs["bakker"], 800, publish_name=False))
+    after = await pledges.fair_share("2026")
+    assert named(after) == named(before) and ANONYMOUS not in [row.name for row in before]
+    (hidden,) = [row for row in after if row.organisation_id is None]
+    assert (hidden.kind, hidden.covered_by, hidden.status, hidden.count) == ("", "", "anonymous", 1)
+
+
+async def test_an_older_anonymous_pledge_of_an_asked_body_is_named_all_the_same(pledges, year, orgs):
+    """Pledges made before the rule keep their `publish_name`, but pages and journal name them."""
+    await make_round(pledges, year)
+    made = await pledges.pledge("2026", cash(orgs["utrecht"], 800))
+    await Pledge.update({Pledge.publish_name: False}).where(Pledge.id == made.id)
+    rows = {row.name: row for row in await pledges.fair_share("2026")}
+    assert rows["Gemeente Utrecht"].status == "due" and ANONYMOUS not in rows
+    assert (await pledges.summary("2026")).contributors == ("Gemeente Utrecht",)
+
+
+async def test_the_registry_keeps_the_public_bodies_rounds_ask_public(pledges, orgs):
+    with pytest.raises(RowRejected, match="Woo"):
+        await OrganisationService().add(kind=OrganisationKind.waterschap, name="Waterschap Stil", is_public=False)
+    for short in ("amsterdam", "utrecht_p", "bzk"):
+        with pytest.raises(Exception, match=r"(?i)check constraint|violates check|constraint failed"):
+            await Organisation.update({Organisation.is_public: False}).where(Organisation.id == orgs[short])
+    await Organisation.update({Organisation.is_public: False}).where(Organisation.id == orgs["vng"])
+    assert not (await OrganisationService().get(orgs["vng"]))["is_public"]
 
 
 @pytest.mark.parametrize(

@@ -185,9 +185,8 @@ async def test_the_form_names_the_organisation_and_prefills_its_suggested_amount
     assert "<title>Bijdrage toezeggen aan Bijdragen open · Kennisnetwerk</title>" in dutch.text
     assert 'autocomplete="name"' in dutch.text and 'autocomplete="email"' in dutch.text
     assert "<legend>Hoe draagt u bij?</legend>" in dutch.text
-    assert 'name="publish_name" value="yes"' in dutch.text and "checked" not in re.search(
-        r'<input[^>]*name="publish_name"[^>]*>', dutch.text
-    ).group(0)  # consent is given, not assumed
+    assert 'name="publish_name"' not in dutch.text, "a municipality is always named: no choice to offer"
+    assert "Wet open overheid" in dutch.text
     assert 'name="members"' not in dutch.text  # a municipality pledges for itself
     assert dutch.headers["cache-control"] == "private"
     english = await client.get(f"{FORM}?organisation={orgs['amsterdam']}&lang=en")
@@ -411,6 +410,23 @@ async def test_an_equal_split_round_shows_the_share_and_takes_cash_only(client, 
     own = await client.get(path)
     assert "/amount" not in own.text and "/cancel" in own.text  # a share is not chosen, but can be withdrawn
     assert "Betaal nog niet" in own.text
+
+
+async def test_others_choose_whether_they_are_named_and_a_public_body_asked_is_named_anyway(
+    client, fund, orgs, pledges
+):
+    umbrella = await client.get(f"{FORM}?organisation={orgs['vng']}")
+    assert 'name="publish_name" value="yes"' in umbrella.text and "checked" not in re.search(
+        r'<input[^>]*name="publish_name"[^>]*>', umbrella.text
+    ).group(0)  # consent is given, not assumed
+    hiding = await post_form(client, orgs["vng"], publish_name="", members="GM0363")
+    assert hiding.status_code == 400 and "Wet open overheid" in hiding.text
+    assert '<a href="#publish_name">' in hiding.text and 'id="publish_name-error"' in hiding.text
+    alone = await pledges.pledge_by_token((await pledged(client, orgs["vng"], publish_name="")).split("/")[-1])
+    assert not alone.publish_name, "an umbrella body alone is not listed unless it pledges: it may stay unnamed"
+    # A crafted post without the box the form does not show: the municipality is named all the same.
+    path = await pledged(client, orgs["utrecht"], publish_name="")
+    assert (await pledges.pledge_by_token(path.split("/")[-1])).publish_name
 
 
 async def test_an_umbrella_body_pledges_for_members_named_by_code_or_name(client, fund, orgs, pledges):

@@ -57,6 +57,7 @@ async def orgs(database: str) -> dict[str, int]:
         ("utrecht_p", OrganisationKind.provincie, "Provincie Utrecht", 1_387_643),
         ("vng", OrganisationKind.other_public, "Vereniging van Nederlandse Gemeenten", None),
         ("jan", OrganisationKind.individual, "Jan Jansen", None),
+        ("bakker", OrganisationKind.company, "Bakkerij De Korenaar BV", None),
     ]:
         made[short] = await registry.add(kind=kind, name=name, population=population)
     return made
@@ -103,7 +104,7 @@ async def test_the_fair_share_table_has_status_words_umbrella_covers_and_one_ano
 ):
     await make_round(pledges, period, "bijdragen", **OPEN)
     await pledges.pledge("bijdragen", cash(orgs["vng"], 3000, members=(orgs["vlieland"], orgs["utrecht"])))
-    await pledges.pledge("bijdragen", cash(orgs["utrecht_p"], 800, publish_name=False))
+    await pledges.pledge("bijdragen", cash(orgs["bakker"], 800, publish_name=False))
     await pledges.pledge("bijdragen", cash(orgs["jan"], 50, publish_name=True))  # a person: never named
     html = (await client.get("/rounds/bijdragen")).text
     rows = table_rows(html, "fair-shares")
@@ -118,7 +119,8 @@ async def test_the_fair_share_table_has_status_words_umbrella_covers_and_one_ano
     assert rows["Gemeente Amsterdam"][-1] == "nog niet"
     assert rows["2 anonieme bijdragers"][2] == f"€{NBSP}850,00", "the aggregate, last"
     assert list(rows)[-1] == "2 anonieme bijdragers"
-    assert "Jan Jansen" not in html and "Provincie Utrecht" not in html
+    assert "Jan Jansen" not in html and "Bakkerij" not in html
+    assert rows["Provincie Utrecht"][-1] == "nog niet", "a body the round asks is listed, pledged or not"
     contributors = section(html, "contributors-heading")
     assert "Gemeente Utrecht" in contributors and "Gemeente Vlieland" in contributors
     assert "En 2 bijdragers die niet bij naam genoemd worden." in contributors
@@ -296,8 +298,10 @@ async def test_the_round_page_reads_no_more_queries_for_forty_pledges_than_for_t
 
     async def add_pledges(count: int, start: int) -> None:
         for n in range(start, start + count):
-            organisation = await registry.add(kind=OrganisationKind.gemeente, name=f"Gemeente {n:03}", population=n)
-            await pledges.pledge("bijdragen", cash(organisation, 100, publish_name=n % 3 != 0))
+            named = n % 3 != 0  # the others are companies, counted together
+            kind = OrganisationKind.gemeente if named else OrganisationKind.company
+            organisation = await registry.add(kind=kind, name=f"Organisatie {n:03}", population=n)
+            await pledges.pledge("bijdragen", cash(organisation, 100, publish_name=named))
 
     await add_pledges(2, 0)
     few = await page_queries()
