@@ -4,7 +4,7 @@ from piccolo.conf.apps import AppConfig
 
 from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
 from funding.organisations.tables import Organisation
-from funding.pledges.tables import FundingRound, Pledge, PledgeCover, PledgeEvent, RoundEvent
+from funding.pledges.tables import FundingRound, Pledge, PledgeCover, PledgeEvent, PledgeMember, RoundEvent
 from funding.programme.tables import BudgetLine, BudgetPeriod, Programme
 from funding.settings import ROOT
 
@@ -24,6 +24,7 @@ APP_CONFIG = AppConfig(
         RoundEvent,
         Pledge,
         PledgeCover,
+        PledgeMember,
         PledgeEvent,
     ],
     migration_dependencies=[],

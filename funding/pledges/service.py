@@ -50,6 +50,7 @@ from funding.pledges.tables import (
     Pledge,
     PledgeCover,
     PledgeEvent,
+    PledgeMember,
     PledgeSource,
     PledgeStatus,
     RoundEvent,
@@ -153,7 +154,12 @@ class PledgeEventRecord:
     from_status: str
     to_status: str
     amount: Money
+    """The amount after the event."""
     note: str
+    """Staff's or the pledger's words (a decision, a reason); for `share_recomputed`, why:
+    `joined` or `left` (another organisation joined or left the round)."""
+    previous: Money | None = None
+    """The amount before, for the events that change it (`amount_changed`, `share_recomputed`)."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +190,8 @@ class PledgeRecord:
     created_at: datetime
     booked_seq: int | None
     members: tuple[tuple[int, str], ...] = ()
-    """An umbrella pledge's members (id, name), not counting the umbrella body itself."""
+    """An umbrella pledge's members (id, name), not counting the umbrella body itself, as the
+    pledge was made: an ended pledge lists them too."""
     history: tuple[PledgeEventRecord, ...] = ()
 
     @property
@@ -490,8 +497,10 @@ class PledgeService:
                 await PledgeCover.insert(
                     *[PledgeCover(round=fund.id, organisation=org, pledge=pledge_id, share_cents=0) for org in covered]
                 )
+                if new.members:
+                    await PledgeMember.insert(*[PledgeMember(pledge=pledge_id, organisation=m) for m in new.members])
                 if fund.key.kind is KeyKind.equal_split:
-                    await self._recompute_equal_shares(fund)
+                    await self._recompute_equal_shares(fund, "joined", joining=pledge_id)
                 pledged = await self._pledge(pledge_id)
                 action = "recorded" if new.source is PledgeSource.staff else "pledged"
                 await self._event(pledged, action, "", status, note=new.decision_reference)
@@ -564,9 +573,13 @@ class PledgeService:
             return RoundNotOpen(_("This round opens on %(day)s.") % {"day": format_day(fund.opens_on)})
         return RoundNotOpen(_("This round is closed: it no longer takes pledges."))
 
-    async def _recompute_equal_shares(self, fund: Round) -> None:
+    async def _recompute_equal_shares(self, fund: Round, why: str, *, joining: int | None = None) -> None:
         """Share the target among everyone covered now, earliest joiners taking the odd cents;
-        each pledge owes the shares of the organisations it covers. Under the round's lock."""
+        each pledge owes the shares of the organisations it covers. Under the round's lock.
+
+        Every other pledge whose amount this changes gets a `share_recomputed` event (old and new
+        amount, and `why`: `joined` or `left`); the `joining` pledge's own first event says its
+        amount."""
         covers = await PledgeCover.select().where(PledgeCover.round == fund.id).order_by(PledgeCover.id)
         cap = Money(fund.key.cap_cents) if fund.key.cap_cents is not None else None
         owed: dict[int, int] = {}
@@ -578,10 +591,28 @@ class PledgeService:
             if cover["share_cents"] != share.cents:
                 await PledgeCover.update({PledgeCover.share_cents: share.cents}).where(PledgeCover.id == cover["id"])
             owed[cover["pledge"]] = owed.get(cover["pledge"], 0) + share.cents
-        pledges = await Pledge.select(Pledge.id, Pledge.amount_cents).where(Pledge.id.is_in(list(owed) or [0]))
+        pledges = await Pledge.select(Pledge.id, Pledge.amount_cents, Pledge.status).where(
+            Pledge.id.is_in(list(owed) or [0])
+        )
+        events = []
         for row in pledges:
             if row["amount_cents"] != owed[row["id"]]:
                 await Pledge.update({Pledge.amount_cents: owed[row["id"]]}).where(Pledge.id == row["id"])
+                if row["id"] != joining:
+                    events.append(
+                        PledgeEvent(
+                            pledge=row["id"],
+                            at=self.clock(),
+                            action="share_recomputed",
+                            from_status=row["status"],
+                            to_status=row["status"],
+                            amount_cents=owed[row["id"]],
+                            previous_cents=row["amount_cents"],
+                            note=why,
+                        )
+                    )
+        if events:
+            await PledgeEvent.insert(*events)
 
     # -- the pledger's changes ----------------------------------------------------------------
     async def change(self, token: str, change: Change, *, note: str = "") -> PledgeRecord:
@@ -612,7 +643,9 @@ class PledgeService:
                 Pledge.id == pledge.id
             )
             changed = await self._pledge(pledge.id)
-            await self._event(changed, "amount_changed", pledge.status, pledge.status, note=note)
+            await self._event(
+                changed, "amount_changed", pledge.status, pledge.status, note=note, previous=pledge.amount
+            )
             if pledge.booked_seq is not None:
                 await self._book_due(changed, fund)
         return await self.pledge_by_token(token)
@@ -635,7 +668,7 @@ class PledgeService:
                 await self._unbook(pledge, "toezegging ingetrokken")
             await self._end(pledge, PledgeStatus.cancelled, "cancelled", reason)
             if fund.key.kind is KeyKind.equal_split and fund.status is RoundStatus.open:
-                await self._recompute_equal_shares(fund)
+                await self._recompute_equal_shares(fund, "left")
         return await self.pledge_by_token(token)
 
     async def resend_link(self, slug: str, organisation_id: int) -> bool:
@@ -747,9 +780,13 @@ class PledgeService:
         if row is None:
             raise PledgeNotFound(_("There is no pledge at this address."))
         pledge = _pledge(row, await self._names([row["organisation"]]))
-        covers = await PledgeCover.select(PledgeCover.organisation).where(PledgeCover.pledge == pledge.id)
-        # An ended pledge's covers are gone: only a standing one lists its members.
-        member_ids = [c["organisation"] for c in covers if c["organisation"] != pledge.organisation_id]
+        # As made (an ended pledge's covers are gone, its members stay).
+        rows = (
+            await PledgeMember.select(PledgeMember.organisation)
+            .where(PledgeMember.pledge == pledge.id)
+            .order_by(PledgeMember.id)
+        )
+        member_ids = [row["organisation"] for row in rows]
         names = await self._names(member_ids)
         events = await PledgeEvent.select().where(PledgeEvent.pledge == pledge.id).order_by(PledgeEvent.id)
         return replace(
@@ -763,6 +800,7 @@ class PledgeService:
                     to_status=e["to_status"],
                     amount=Money(e["amount_cents"]),
                     note=e["note"],
+                    previous=Money(e["previous_cents"]) if e["previous_cents"] is not None else None,
                 )
                 for e in events
             ),
@@ -900,6 +938,7 @@ class PledgeService:
         *,
         amount: Money | None = None,
         note: str = "",
+        previous: Money | None = None,
     ) -> None:
         current = await Pledge.select(Pledge.amount_cents).where(Pledge.id == pledge.id).first()
         assert current is not None
@@ -911,6 +950,7 @@ class PledgeService:
                 from_status=str(from_status),
                 to_status=str(to_status),
                 amount_cents=amount.cents if amount is not None else current["amount_cents"],
+                previous_cents=previous.cents if previous is not None else None,
                 note=note,
             )
         )

@@ -23,7 +23,15 @@ from funding.pledges.service import (
     RoundNotFound,
     RoundNotOpen,
 )
-from funding.pledges.tables import ContributionForm, Pledge, PledgeSource, PledgeStatus, RoundModel, RoundStatus
+from funding.pledges.tables import (
+    ContributionForm,
+    Pledge,
+    PledgeMember,
+    PledgeSource,
+    PledgeStatus,
+    RoundModel,
+    RoundStatus,
+)
 from tests.pledges.conftest import EQUAL, cash, make_round
 
 
@@ -278,6 +286,17 @@ async def test_equal_split_shares_are_recomputed_as_organisations_join_and_leave
     ]
     await pledges.cancel(joined[0].token, reason="x")
     assert [(await pledges.pledge_by_token(p.token)).amount for p in joined[1:]] == [Money.euros(100_000)] * 2
+    # Each change of a share is in that pledge's own history: from what, to what, and why.
+    history = [
+        (e.action, e.previous, e.amount, e.note) for e in (await pledges.pledge_by_token(joined[1].token)).history
+    ]
+    assert history == [
+        ("pledged", None, Money.euros(100_000), ""),
+        ("share_recomputed", Money.euros(100_000), Money.euros("66666.67"), "joined"),
+        ("share_recomputed", Money.euros("66666.67"), Money.euros(100_000), "left"),
+    ]
+    last = (await pledges.pledge_by_token(joined[2].token)).history
+    assert [e.action for e in last] == ["pledged", "share_recomputed"], "its own joining is its first event"
     with pytest.raises(NotChangeable):
         await pledges.change(joined[1].token, Change(amount=Money.euros(5)))
     clock.set(date(2026, 7, 1))
@@ -293,6 +312,22 @@ async def test_an_equal_split_with_a_cap_fails_when_too_few_join(pledges, ledger
     assert not (await pledges.summary("2026")).target_met, "three shares of 66,666.67 exceed the cap"
     assert (await pledges.close_round("2026", reason="staff")).status is RoundStatus.failed
     assert await balances(ledger) == {}
+
+
+async def test_an_ended_umbrella_pledge_still_lists_its_members_who_may_pledge_again(pledges, year, orgs):
+    await make_round(pledges, year)
+    umbrella = await pledges.pledge("2026", cash(orgs["vng"], 3000, members=(orgs["vlieland"], orgs["utrecht"])))
+    ended = await pledges.cancel(umbrella.token, reason="besluit ingetrokken")
+    assert ended.status is PledgeStatus.cancelled
+    assert [name for _, name in ended.members] == ["Gemeente Vlieland", "Gemeente Utrecht"], "as it was made"
+    again = await pledges.pledge("2026", cash(orgs["vng"], 2000, members=(orgs["utrecht"],)))
+    assert [name for _, name in again.members] == ["Gemeente Utrecht"], "the cover is free: only standing ones count"
+    assert [name for _, name in (await pledges.pledge_by_token(umbrella.token)).members] == [
+        "Gemeente Vlieland",
+        "Gemeente Utrecht",
+    ]
+    with pytest.raises(Exception, match=r"(?i)append-only"):
+        await PledgeMember.delete().where(PledgeMember.pledge == umbrella.id)
 
 
 async def test_equal_split_needs_the_all_or_nothing_model(pledges, year):

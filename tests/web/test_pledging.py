@@ -401,7 +401,7 @@ async def test_an_equal_split_round_shows_the_share_and_takes_cash_only(client, 
     page = await client.get(f"{form_path}?organisation={orgs['amsterdam']}")
     assert "€\xa09.000,00" in page.text  # the whole target, while no one has joined
     assert 'name="amount"' not in page.text and 'value="hours"' not in page.text
-    await pledges.pledge("gedeeld", cash(orgs["utrecht"], 1))
+    first = await pledges.pledge("gedeeld", cash(orgs["utrecht"], 1))
     page = await client.get(f"{form_path}?organisation={orgs['amsterdam']}")
     assert "€\xa04.500,00" in page.text
     path = await pledged(client, orgs["amsterdam"], path=form_path, amount="")
@@ -410,6 +410,13 @@ async def test_an_equal_split_round_shows_the_share_and_takes_cash_only(client, 
     own = await client.get(path)
     assert "/amount" not in own.text and "/cancel" in own.text  # a share is not chosen, but can be withdrawn
     assert "Betaal nog niet" in own.text
+    earlier = await client.get(f"/pledges/{first.token}")
+    assert (
+        "Aandeel herberekend: van €\xa09.000,00 naar €\xa04.500,00, omdat een andere organisatie zich bij de ronde"
+        in earlier.text
+    )
+    english = await client.get(f"/pledges/{first.token}?lang=en")
+    assert "Share recomputed: from €9,000.00 to €4,500.00, because another organisation joined" in english.text
 
 
 async def test_others_choose_whether_they_are_named_and_a_public_body_asked_is_named_anyway(
@@ -461,7 +468,7 @@ async def test_the_pledger_changes_the_amount_then_cancels_and_the_history_shows
     assert changed.status_code == 303 and changed.headers["location"] == f"{path}?done=changed"
     page = await client.get(changed.headers["location"])
     assert 'role="status"' in page.text and "Uw toezegging is gewijzigd" in page.text
-    assert "€\xa01.500,00" in page.text and "Bedrag gewijzigd" in page.text
+    assert "€\xa01.500,00" in page.text and "Bedrag gewijzigd: was €\xa01.000,00" in page.text
 
     cancelled = await post_on_page(client, path, "cancel", reason="Geen budget <meer>")
     assert cancelled.status_code == 303 and cancelled.headers["location"] == f"{path}?done=cancelled"
