@@ -6,11 +6,8 @@ covers and makes it append-only (Piccolo runs a migration's raw SQL before its t
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import BigInt
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Serial
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import BigInt, ForeignKey, Serial
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
 
@@ -47,9 +44,7 @@ DESCRIPTION = "umbrella pledges keep their members; pledge events keep the amoun
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="funding", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="funding", description=DESCRIPTION)
 
     manager.add_table(
         class_name="PledgeMember",
