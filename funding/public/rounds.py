@@ -54,7 +54,7 @@ class RoundController(Controller):
         summary = await pledges.summary(slug)
         page = await pledges.fair_share_page(summary, after=after)
         fund, today = summary.round, pledges.today()
-        in_kind = await pledges.in_kind_items(fund)
+        in_kind = await pledges.in_kind_items(fund) if summary.in_kind else []  # none standing: no query
         context = {
             "summary": summary,
             "fund": fund,
