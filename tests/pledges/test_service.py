@@ -10,7 +10,7 @@ from funding.ledger.service import LedgerService
 from funding.money import Money
 from funding.organisations.service import OrganisationService, RowRejected
 from funding.organisations.tables import Organisation, OrganisationKind
-from funding.pledges.keys import CostSharingKey, KeyKind
+from funding.pledges.keys import CostSharingKey, KeyKind, Member, Tier, suggested_share
 from funding.pledges.service import (
     ANONYMOUS,
     AlreadyCovered,
@@ -26,6 +26,7 @@ from funding.pledges.service import (
 from funding.pledges.tables import (
     ContributionForm,
     Pledge,
+    PledgeCover,
     PledgeMember,
     PledgeSource,
     PledgeStatus,
@@ -480,3 +481,53 @@ async def test_dates_are_dutch_days(pledges, year, orgs, clock):
     clock.now = datetime(2026, 6, 30, 22, 30, tzinfo=UTC)  # 00:30 on 1 July in Amsterdam
     with pytest.raises(RoundNotOpen):
         await pledges.pledge("2026", cash(orgs["amsterdam"]))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        CostSharingKey(kind=KeyKind.flat, amount_cents=100_000),
+        CostSharingKey(kind=KeyKind.per_capita, rate="0.05", floor_cents=50_000, cap_cents=2_500_000),
+        CostSharingKey(
+            kind=KeyKind.tiered,
+            amount_cents=10_000,
+            tiers=(Tier(amount_cents=50_000, kind="gemeente"), Tier(amount_cents=90_000, min_population=500_000)),
+        ),
+        CostSharingKey(kind=KeyKind.equal_split, cap_cents=Money.euros(3_000).cents),
+    ],
+    ids=lambda key: key.kind,
+)
+async def test_each_page_of_the_table_asks_what_the_key_asks(pledges, year, orgs, key):
+    """Page by page (two rows a page here), each row's suggestion is the key's for that
+    organisation: an equal split's joiners their shares as they joined, the others the next
+    share, capped."""
+    model = RoundModel.all_or_nothing if key.kind is KeyKind.equal_split else RoundModel.keep_it_all
+    fund = await make_round(pledges, year, model=model, key=key, target=10_000)
+    await pledges.pledge("2026", cash(orgs["amsterdam"], 1000))
+    await pledges.pledge("2026", cash(orgs["vng"], 1000, members=(orgs["vlieland"],)))
+    await pledges.pledge("2026", cash(orgs["bakker"], 1000, publish_name=False))
+    summary = await pledges.summary("2026")
+    rows, after = [], None
+    while True:
+        page = await pledges.fair_share_page(summary, after=after, limit=2)
+        rows += page.rows
+        if (after := page.next_after) is None:
+            break
+    assert [row.name for row in rows] == [row.name for row in (await pledges.fair_share("2026"))[:-1]]
+    registry = await pledges.organisations.get_many(row.organisation_id for row in rows)
+    covers = {
+        c["organisation"]: c["share_cents"] for c in await PledgeCover.select().where(PledgeCover.round == fund.id)
+    }
+    for row in rows:
+        organisation = registry[row.organisation_id]
+        if key.kind is KeyKind.equal_split and row.organisation_id in covers:
+            expected = Money(covers[row.organisation_id])
+        else:
+            member = Member(
+                organisation_id=organisation["id"], kind=organisation["kind"], population=organisation["population"]
+            )
+            expected = suggested_share(key, member, target=fund.target, joined=len(covers))
+        assert row.suggested == expected, row.name
+    if key.kind is KeyKind.equal_split:
+        assert {row.suggested for row in rows if row.status == "none"} == {Money.euros(2_000)}, "a fifth, under the cap"
+        assert summary.anonymous is not None and summary.anonymous.pledged == Money.euros(2_500)
