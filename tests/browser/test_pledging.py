@@ -190,9 +190,10 @@ def test_an_organisation_pledges_changes_and_cancels_with_the_keyboard_alone(dut
     expect(page.locator("#status-heading")).to_have_text(f"{t('nl', 'Status')}: {t('nl', 'Cancelled')}")
     expect(page.locator(CHANGE_BUTTON)).to_have_count(0)  # nothing left to change
     steps = history(page)
+    was = t("nl", "from %(previous)s") % {"previous": words(suggested.format("nl"))}  # the amount before
     assert [row[1:] for row in steps] == [
         [t("nl", "Pledged"), t("nl", "Conditional"), words(suggested.format("nl"))],
-        [t("nl", "Amount changed"), t("nl", "Conditional"), words(raised.format("nl"))],
+        [f"{t('nl', 'Amount changed')}: {was}", t("nl", "Conditional"), words(raised.format("nl"))],
         [f"{t('nl', 'Cancelled')}: {reason}", t("nl", "Cancelled"), words(raised.format("nl"))],
     ]
     assert fair_share_status(round_page, open_round, chosen["name"]) == t("nl", "not yet")
