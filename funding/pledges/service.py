@@ -861,7 +861,7 @@ class PledgeService:
         those not named: one query of grouped sums, however many pledges there are."""
         [row] = await self._figures(slug, _COVER_NAMES)
         totals = _totals(row)
-        fund, hidden = totals.round, int(row["covered_count"] or 0) - int(row["named_count"] or 0)
+        fund, hidden = totals.round, int(row["hidden_count"] or 0)
         return RoundSummary(
             **{f: getattr(totals, f) for f in RoundTotals.__dataclass_fields__},
             named_count=int(row["named_count"] or 0),
@@ -907,7 +907,8 @@ class PledgeService:
         if not _SLUG.fullmatch(slug):
             raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
         query = _FIGURES.replace("<ROUND>", _ONE_ROUND).replace("<COVERS>", covers.replace("<ROUND>", _ONE_COVER))
-        rows = await FundingRound.raw(query.replace("<WHERE>", "WHERE r.slug = {}"), slug, slug, slug)
+        query = query.replace("<WHERE>", "WHERE r.slug = {}")
+        rows = await FundingRound.raw(query, *[slug] * query.count("{}"))
         if not rows:
             raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
         return rows
@@ -1106,20 +1107,25 @@ _ONE_COVER = "WHERE c.round = (SELECT id FROM funding_round WHERE slug = {})"
 _COVER_COUNTS = "SELECT c.round AS cover_round, count(*) AS covered_count FROM pledge_cover c <ROUND> GROUP BY c.round"
 """How many organisations each round's standing pledges cover (lists of rounds)."""
 
+_HIDDEN_SQL = f"(o.kind NOT IN {_ASKED_SQL} AND NOT ({_named_sql('o', 'p')}))"
+
 _COVER_NAMES = f"""
-SELECT c.round AS cover_round, count(*) AS covered_count,
-  sum(CASE WHEN {_named_sql("o", "p")} THEN 1 ELSE 0 END) AS named_count,
-  sum(CASE WHEN {_named_sql("o", "p")} THEN 0
-    WHEN p.organisation = o.id AND p.form = 'cash' THEN p.amount_cents ELSE 0 END) AS hidden_pledged,
-  sum(CASE WHEN {_named_sql("o", "p")} THEN 0
-    WHEN p.organisation = o.id AND p.form <> 'cash' THEN p.amount_cents ELSE 0 END) AS hidden_in_kind,
-  sum(CASE WHEN {_named_sql("o", "p")} THEN 0 WHEN p.organisation = o.id THEN p.paid_cents ELSE 0 END) AS hidden_paid
-FROM pledge_cover c JOIN pledge p ON p.id = c.pledge JOIN organisation o ON o.id = c.organisation
-<ROUND>
-GROUP BY c.round
+SELECT n.cover_round, n.covered_count, n.covered_count - coalesce(h.hidden, 0) AS named_count,
+  coalesce(h.hidden, 0) AS hidden_count, h.hidden_pledged, h.hidden_in_kind, h.hidden_paid
+FROM (SELECT c.round AS cover_round, count(*) AS covered_count FROM pledge_cover c <ROUND> GROUP BY c.round) n
+LEFT JOIN (
+  SELECT c.round, count(*) AS hidden,
+    sum(CASE WHEN p.organisation = o.id AND p.form = 'cash' THEN p.amount_cents ELSE 0 END) AS hidden_pledged,
+    sum(CASE WHEN p.organisation = o.id AND p.form <> 'cash' THEN p.amount_cents ELSE 0 END) AS hidden_in_kind,
+    sum(CASE WHEN p.organisation = o.id THEN p.paid_cents ELSE 0 END) AS hidden_paid
+  FROM organisation o JOIN pledge_cover c ON c.organisation = o.id JOIN pledge p ON p.id = c.pledge
+  <ROUND> AND {_HIDDEN_SQL}
+  GROUP BY c.round
+) h ON h.round = n.cover_round
 """
-"""A round's covers, named and not named apart, and what those not named pledged themselves (an
-umbrella's members pledged nothing of their own): the fair-share table's aggregated row."""
+"""A round's covers, and those of them not named (never a body the rounds ask, so only the few
+others are joined) with what they pledged themselves (an umbrella's members pledged nothing of
+their own): the fair-share table's aggregated row."""
 
 _IN_KIND = f"""
 SELECT o.kind, o.is_public, o.name, p.publish_name, p.budget_line, p.amount_cents,
