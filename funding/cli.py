@@ -355,7 +355,8 @@ def record_pledge(
     try:
         pledge = asyncio.run(record())
     except PledgeError as refused:
-        hint = f" (--{refused.field.replace('_', '-')})" if refused.field else ""
+        option = {"publish_name": "anonymous"}.get(refused.field or "", refused.field or "")
+        hint = f" (--{option.replace('_', '-')})" if option else ""
         raise click.ClickException(f"{refused}{hint}") from refused
     click.echo(
         f"recorded {pledge.formatted_reference}: {pledge.organisation_name}, {pledge.amount}, {pledge.status.value}"

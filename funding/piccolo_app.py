@@ -5,7 +5,7 @@ from piccolo.conf.apps import AppConfig
 from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
 from funding.organisations.tables import Organisation
 from funding.payments.tables import MollieBooking, MolliePayment, RefundRequest
-from funding.pledges.tables import FundingRound, Pledge, PledgeCover, PledgeEvent, RoundEvent
+from funding.pledges.tables import FundingRound, Pledge, PledgeCover, PledgeEvent, PledgeMember, RoundEvent
 from funding.programme.tables import BudgetLine, BudgetPeriod, Programme
 from funding.settings import ROOT
 
@@ -25,6 +25,7 @@ APP_CONFIG = AppConfig(
         RoundEvent,
         Pledge,
         PledgeCover,
+        PledgeMember,
         PledgeEvent,
         MolliePayment,
         MollieBooking,

@@ -17,8 +17,8 @@ from litestar.params import FromPath, QueryParameter
 
 from funding.money import CURRENCY, Money
 from funding.pledges.keys import CostSharingKey, KeyKind
-from funding.pledges.listing import RoundFigures, RoundPhase, phase, round_figures
-from funding.pledges.service import FairShareRow, KindTotals, PledgeService
+from funding.pledges.listing import RoundFigures, RoundPhase, phase
+from funding.pledges.service import FAIR_SHARE_PAGE, FairSharePage, FairShareRow, KindTotals, PledgeService
 from funding.pledges.tables import RoundModel, RoundStatus
 from funding.web.errors import error_responses
 
@@ -85,8 +85,8 @@ class FairShareOut(msgspec.Struct, frozen=True):
     name: str
     """The organisation's name; `anonieme bijdrager` (as in the journal) for the aggregated row."""
     kind: str | None
-    suggested: Amount
-    """What the key asks; for the aggregated row, of all the contributors it counts."""
+    suggested: Amount | None
+    """What the key asks; null for the aggregated row (the round does not ask those it counts)."""
     pledged: Amount
     """Cash pledged by the organisation itself."""
     in_kind: Amount
@@ -103,7 +103,17 @@ class FairShareTable(msgspec.Struct, frozen=True):
     round: str
     """The round's slug."""
     rows: list[FairShareOut]
-    """Named organisations by name, then the aggregated row of those not named, if any."""
+    """A page of the organisations the table names, by name (then id): every public body the
+    round asks (gemeenten, provincies, ministeries, waterschappen), pledged or not, and each
+    other contributor that pledged and agreed to be named."""
+    anonymous: FairShareOut | None
+    """The one row that counts together the contributors who are not named (null if none); it
+    is not part of the name order, so every page has it."""
+    after: int | None
+    """The organisation id this page starts after (`?after=`), null for the first page."""
+    next_after: int | None
+    """Pass as `?after=` for the next page; null on the last page."""
+    limit: int
 
 
 class KindTotalsOut(msgspec.Struct, frozen=True):
@@ -126,6 +136,13 @@ RoundQuery = Annotated[
 ]
 
 
+AfterQuery = Annotated[
+    int | None,
+    QueryParameter(ge=1, le=2**31 - 1, description="Start after this organisation's row: the `next_after` of a page"),
+]
+LimitQuery = Annotated[int, QueryParameter(ge=1, le=500, description="Organisations per page")]
+
+
 class RoundsApiController(Controller):
     path = "/api/v1"
     tags = ("rounds API",)
@@ -134,18 +151,26 @@ class RoundsApiController(Controller):
     async def rounds(self, pledges: NamedDependency[PledgeService]) -> list[RoundOut]:
         """Every funding round with its totals, the latest to close first."""
         today = pledges.today()
-        return [_round(figures, today) for figures in await round_figures(await pledges.rounds())]
+        return [_round(figures, today) for figures in await pledges.figures()]
 
     @get("/rounds/{slug:str}", name="api_round", cache=True, responses=error_responses(404))
     async def round(self, slug: FromPath[str], pledges: NamedDependency[PledgeService]) -> RoundOut:
         """One funding round with its totals."""
-        [figures] = await round_figures([await pledges.round(slug)])
+        [figures] = await pledges.figures(slug)
         return _round(figures, pledges.today())
 
     @get("/rounds/{slug:str}/fair-shares", name="api_fair_shares", cache=True, responses=error_responses(404))
-    async def fair_shares(self, slug: FromPath[str], pledges: NamedDependency[PledgeService]) -> FairShareTable:
-        """The round's fair-share table: suggested against pledged against paid, per organisation."""
-        return FairShareTable(round=slug, rows=[_fair_share(row) for row in await pledges.fair_share(slug)])
+    async def fair_shares(
+        self,
+        slug: FromPath[str],
+        pledges: NamedDependency[PledgeService],
+        after: AfterQuery = None,
+        limit: LimitQuery = FAIR_SHARE_PAGE,
+    ) -> FairShareTable:
+        """The round's fair-share table, a page at a time (keyset: `?after=` the last id of the
+        page before): suggested against pledged against paid, per organisation."""
+        page = await pledges.fair_share_page(await pledges.summary(slug), after=after, limit=limit)
+        return _table(slug, page, limit)
 
     @get("/totals/kinds", name="api_totals_kinds", cache=True, responses=error_responses(404))
     async def kinds(self, pledges: NamedDependency[PledgeService], round: RoundQuery = None) -> KindTotalsTable:
@@ -183,12 +208,23 @@ def _round(figures: RoundFigures, today: date) -> RoundOut:
     )
 
 
+def _table(slug: str, page: FairSharePage, limit: int) -> FairShareTable:
+    return FairShareTable(
+        round=slug,
+        rows=[_fair_share(row) for row in page.rows],
+        anonymous=_fair_share(page.anonymous) if page.anonymous else None,
+        after=page.after,
+        next_after=page.next_after,
+        limit=limit,
+    )
+
+
 def _fair_share(row: FairShareRow) -> FairShareOut:
     return FairShareOut(
         organisation_id=row.organisation_id,
         name=row.name,
         kind=row.kind or None,
-        suggested=Amount.of(row.suggested),
+        suggested=Amount.of(row.suggested) if row.suggested is not None else None,
         pledged=Amount.of(row.pledged),
         in_kind=Amount.of(row.in_kind),
         paid=Amount.of(row.paid),

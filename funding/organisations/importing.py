@@ -30,7 +30,7 @@ from stdnum.eu import vat
 from stdnum.exceptions import ValidationError
 from stdnum.nl import postcode as nl_postcode
 
-from funding.organisations.tables import OrganisationKind
+from funding.organisations.tables import ALWAYS_PUBLIC, OrganisationKind
 
 FIELDS = (
     "kind",
@@ -251,6 +251,8 @@ def _row(line: int, raw: dict[str, str]) -> ParsedRow | RowError:
             problems.append(f"{field} is longer than {limit} characters")
     if values.get("cbs_code") and kind is not None and kind is not OrganisationKind.gemeente:
         problems.append(f"cbs_code {values['cbs_code']} is a municipality's code, but kind is {kind.value}")
+    if values.get("public") is False and kind in ALWAYS_PUBLIC:
+        problems.append(f"public is no, but a {kind.value} is a public body the rounds ask: it is always named (Woo)")
     if not problems and not any(values.get(identifier) for identifier in IDENTIFIERS):
         problems.append("no identifier: give a cbs_code, oin or kvk, so a later import finds the organisation again")
     if problems:

@@ -20,7 +20,7 @@ from piccolo.columns.combination import Where
 
 from funding.db import is_postgres, write_transaction
 from funding.organisations.importing import ParsedRow, RowError
-from funding.organisations.tables import Organisation, OrganisationKind
+from funding.organisations.tables import ALWAYS_PUBLIC, Organisation, OrganisationKind
 
 Status = Literal["added", "updated", "unchanged", "rejected"]
 STATUSES: tuple[Status, ...] = ("added", "updated", "unchanged", "rejected")
@@ -67,6 +67,11 @@ class ImportReport:
 def public_by_default(kind: OrganisationKind) -> bool:
     """Individuals are anonymous unless they choose otherwise; organisations are public."""
     return kind is not OrganisationKind.individual
+
+
+def always_public(kind: str) -> bool:
+    """Whether the registry must show it by name and every pledge of it names it (`ALWAYS_PUBLIC`)."""
+    return kind in {k.value for k in ALWAYS_PUBLIC}
 
 
 PROFILE = (
@@ -127,6 +132,8 @@ class OrganisationService:
     async def add(self, *, kind: OrganisationKind, name: str, is_demo: bool = False, **details: Any) -> int:
         """One organisation, as the demo and tests make them (imports go through `import_rows`)."""
         values = {**DEFAULTS, "is_public": public_by_default(kind), **details}
+        if not values["is_public"] and always_public(kind):
+            raise RowRejected(_ALWAYS_PUBLIC_REASON % kind.value)
         inserted = await Organisation.insert(Organisation(kind=kind.value, name=name, is_demo=is_demo, **values))
         return inserted[0]["id"]
 
@@ -162,6 +169,9 @@ class OrganisationService:
         """The organisation with one identifier, e.g. `find(cbs_code="GM0363")`."""
         ((name, value),) = identifier.items()
         return await Organisation.select().where(getattr(Organisation, name) == value).first()
+
+
+_ALWAYS_PUBLIC_REASON = "a %s is a public body the rounds ask: it is always shown by name (Woo), never anonymous"
 
 
 def _contains(column: Varchar, pattern: str) -> Where:

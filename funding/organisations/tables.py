@@ -18,6 +18,19 @@ class OrganisationKind(StrEnum):
     individual = "individual"
 
 
+ALWAYS_PUBLIC = (
+    OrganisationKind.gemeente,
+    OrganisationKind.provincie,
+    OrganisationKind.ministerie,
+    OrganisationKind.waterschap,
+)
+"""The public bodies funding rounds ask to contribute. Their money is public (Wet open overheid),
+and a round's fair-share table lists each of them whether it pledged or not, so none of them can
+be anonymous: leaving that list for the anonymous row would name it by elimination. The registry
+keeps every one of them public (`is_public`; migration 0008 says so in the database too), and
+every pledge of one names it."""
+
+
 class Organisation(Table):
     """A contributor. Private: never in the public journal (see the package's docstring).
 

@@ -244,6 +244,7 @@ def _rate_problems(rate: str | None) -> list[str]:
     return []
 
 
+@lru_cache(maxsize=256)
 def _micro_euros(rate: str) -> int:
     """`"0.05"` -> 50_000: the rate in millionths of a euro, exactly."""
     match = RATE.fullmatch(rate)

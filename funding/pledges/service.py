@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -29,9 +29,9 @@ from funding.db import as_date, as_datetime, lock_transaction, write_transaction
 from funding.i18n import _, format_day
 from funding.ledger.chain import EntryRecord
 from funding.ledger.service import LedgerService, Leg
-from funding.money import Money, total
-from funding.organisations.service import OrganisationService
-from funding.organisations.tables import OrganisationKind
+from funding.money import Money
+from funding.organisations.service import OrganisationService, always_public
+from funding.organisations.tables import ALWAYS_PUBLIC, Organisation, OrganisationKind
 from funding.pledges.keys import (
     CostSharingKey,
     CostSharingKeyError,
@@ -51,6 +51,7 @@ from funding.pledges.tables import (
     Pledge,
     PledgeCover,
     PledgeEvent,
+    PledgeMember,
     PledgeSource,
     PledgeStatus,
     RoundEvent,
@@ -72,12 +73,17 @@ REFUNDS = "liabilities:refunds"
 """Money received that no pledge can take (overpaid, cancelled, released): owed back until a person acts."""
 ANONYMOUS = "anonieme bijdrager"
 """How the public journal names a contributor that is not to be named (it is in Dutch, as the journal is)."""
-PUBLIC_BODIES = tuple(kind.value for kind in OrganisationKind if kind not in ("company", "individual"))
-"""Who a round asks to contribute: the fair-share table lists every public body of these kinds."""
+ASKED_KINDS = tuple(kind.value for kind in ALWAYS_PUBLIC)
+"""Who a round asks to contribute: the fair-share table lists every organisation of these kinds,
+pledged or not, so each of them is always named (never anonymous: that would name it by
+elimination). Other contributors (other public bodies, companies, individuals) are listed only
+when they pledge and may be named; the rest are counted together."""
 MAX_PLEDGE = Money.euros(1_000_000)
 """The most one pledge may be unless configured (`FUNDING_MAX_PLEDGE`): more is a typo or a call."""
 UMBRELLA_KINDS = (OrganisationKind.other_public.value,)
 """Who may pledge for members through the form: associations of municipalities, provinces …"""
+FAIR_SHARE_PAGE = 50
+"""Organisations on a page of a round's fair-share table (and of the API's, by default)."""
 MAX_MEMBERS = 500
 MAX_HOURS = 10_000
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?")
@@ -153,7 +159,12 @@ class PledgeEventRecord:
     from_status: str
     to_status: str
     amount: Money
+    """The amount after the event."""
     note: str
+    """Staff's or the pledger's words (a decision, a reason); for `share_recomputed`, why:
+    `joined` or `left` (another organisation joined or left the round)."""
+    previous: Money | None = None
+    """The amount before, for the events that change it (`amount_changed`, `share_recomputed`)."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +195,8 @@ class PledgeRecord:
     created_at: datetime
     booked_seq: int | None
     members: tuple[tuple[int, str], ...] = ()
-    """An umbrella pledge's members (id, name), not counting the umbrella body itself."""
+    """An umbrella pledge's members (id, name), not counting the umbrella body itself, as the
+    pledge was made: an ended pledge lists them too."""
     history: tuple[PledgeEventRecord, ...] = ()
 
     @property
@@ -247,7 +259,9 @@ class FairShareRow:
     """None for the aggregated row of contributors that are not named."""
     name: str
     kind: str
-    suggested: Money
+    suggested: Money | None
+    """What the key asks; None for the aggregated row: the round does not ask those it counts,
+    and a suggestion worked out from their kinds or populations would help tell who they are."""
     pledged: Money
     in_kind: Money
     paid: Money
@@ -270,6 +284,8 @@ class RoundTotals:
     received: Money
     in_kind: Money
     covered_count: int
+    pledges: int = 0
+    """Standing pledges (cash and in kind)."""
 
     @property
     def pledged(self) -> Money:
@@ -289,15 +305,49 @@ class RoundTotals:
 
 @dataclass(frozen=True)
 class RoundSummary(RoundTotals):
-    """A round page's totals and the names behind them."""
+    """A round page's totals, how many of those covered are named, and the aggregated row of
+    those who are not: grouped queries, whatever the number of pledges."""
 
-    contributors: tuple[str, ...] = ()
-    """The public names of those who pledged, umbrella members included, by name."""
+    named_count: int = 0
+    """Organisations covered (umbrella members included) that the round's pages name."""
     anonymous_count: int = 0
-    in_kind_items: tuple[tuple[str, str, Money], ...] = ()
-    """(contributor's public name, budget line code, value) of each standing in-kind pledge."""
+    anonymous: FairShareRow | None = None
+    """The fair-share table's aggregated row of those not named, if any are covered."""
     share_history: tuple[tuple[int, Money], ...] = ()
     """equal_split: the share each joiner had when n had joined, for n = 1 … now."""
+
+
+@dataclass(frozen=True)
+class InKindItem:
+    """A standing in-kind pledge as the round page lists it."""
+
+    contributor: str
+    """The contributor's public name, or `ANONYMOUS`."""
+    budget_line: str
+    line_name: str
+    line_name_en: str
+    value: Money
+
+    def line(self, locale: str) -> str:
+        return self.line_name_en if locale == "en" else self.line_name
+
+
+@dataclass(frozen=True)
+class FairSharePage:
+    """A page of a round's fair-share table: the organisations it lists by name, in order of
+    name (then id), after the one whose id is `after` (keyset pagination)."""
+
+    rows: list[FairShareRow]
+    after: int | None
+    next_after: int | None
+    """The last row's organisation id when more rows follow, else None."""
+    anonymous: FairShareRow | None
+    """The aggregated row of those not named: not in the name order, so on every page."""
+
+    @property
+    def ends_table(self) -> bool:
+        """The last page of rows (not a page after an id the table does not list)."""
+        return self.next_after is None and (bool(self.rows) or self.after is None)
 
 
 @dataclass(frozen=True)
@@ -443,6 +493,15 @@ class PledgeService:
         members = await self.organisations.get_many(new.members)
         if len(members) != len(set(new.members)):
             raise PledgeError(_("An umbrella pledge can only cover organisations in the registry."), "members")
+        if not new.publish_name and any(always_public(o["kind"]) for o in [organisation, *members.values()]):
+            # The table lists these by name whatever they do: anonymity would name them by elimination.
+            raise PledgeError(
+                _(
+                    "A public body that the rounds ask to contribute is always named, and so is an umbrella "
+                    "pledge for one: their money is public (Wet open overheid)."
+                ),
+                "publish_name",
+            )
         if new.budget_line and new.budget_line not in {
             line["code"] for line in await self.programmes.budget_lines(fund.period_id)
         }:
@@ -494,8 +553,10 @@ class PledgeService:
                 await PledgeCover.insert(
                     *[PledgeCover(round=fund.id, organisation=org, pledge=pledge_id, share_cents=0) for org in covered]
                 )
+                if new.members:
+                    await PledgeMember.insert(*[PledgeMember(pledge=pledge_id, organisation=m) for m in new.members])
                 if fund.key.kind is KeyKind.equal_split:
-                    await self._recompute_equal_shares(fund)
+                    await self._recompute_equal_shares(fund, "joined", joining=pledge_id)
                 pledged = await self._pledge(pledge_id)
                 action = "recorded" if new.source is PledgeSource.staff else "pledged"
                 await self._event(pledged, action, "", status, note=new.decision_reference)
@@ -568,9 +629,13 @@ class PledgeService:
             return RoundNotOpen(_("This round opens on %(day)s.") % {"day": format_day(fund.opens_on)})
         return RoundNotOpen(_("This round is closed: it no longer takes pledges."))
 
-    async def _recompute_equal_shares(self, fund: Round) -> None:
+    async def _recompute_equal_shares(self, fund: Round, why: str, *, joining: int | None = None) -> None:
         """Share the target among everyone covered now, earliest joiners taking the odd cents;
-        each pledge owes the shares of the organisations it covers. Under the round's lock."""
+        each pledge owes the shares of the organisations it covers. Under the round's lock.
+
+        Every other pledge whose amount this changes gets a `share_recomputed` event (old and new
+        amount, and `why`: `joined` or `left`); the `joining` pledge's own first event says its
+        amount."""
         covers = await PledgeCover.select().where(PledgeCover.round == fund.id).order_by(PledgeCover.id)
         cap = Money(fund.key.cap_cents) if fund.key.cap_cents is not None else None
         owed: dict[int, int] = {}
@@ -582,10 +647,28 @@ class PledgeService:
             if cover["share_cents"] != share.cents:
                 await PledgeCover.update({PledgeCover.share_cents: share.cents}).where(PledgeCover.id == cover["id"])
             owed[cover["pledge"]] = owed.get(cover["pledge"], 0) + share.cents
-        pledges = await Pledge.select(Pledge.id, Pledge.amount_cents).where(Pledge.id.is_in(list(owed) or [0]))
+        pledges = await Pledge.select(Pledge.id, Pledge.amount_cents, Pledge.status).where(
+            Pledge.id.is_in(list(owed) or [0])
+        )
+        events = []
         for row in pledges:
             if row["amount_cents"] != owed[row["id"]]:
                 await Pledge.update({Pledge.amount_cents: owed[row["id"]]}).where(Pledge.id == row["id"])
+                if row["id"] != joining:
+                    events.append(
+                        PledgeEvent(
+                            pledge=row["id"],
+                            at=self.clock(),
+                            action="share_recomputed",
+                            from_status=row["status"],
+                            to_status=row["status"],
+                            amount_cents=owed[row["id"]],
+                            previous_cents=row["amount_cents"],
+                            note=why,
+                        )
+                    )
+        if events:
+            await PledgeEvent.insert(*events)
 
     # -- the pledger's changes ----------------------------------------------------------------
     async def change(self, token: str, change: Change, *, note: str = "") -> PledgeRecord:
@@ -616,7 +699,9 @@ class PledgeService:
                 Pledge.id == pledge.id
             )
             changed = await self._pledge(pledge.id)
-            await self._event(changed, "amount_changed", pledge.status, pledge.status, note=note)
+            await self._event(
+                changed, "amount_changed", pledge.status, pledge.status, note=note, previous=pledge.amount
+            )
             if pledge.booked_seq is not None:
                 await self._book_due(changed, fund)
         return await self.pledge_by_token(token)
@@ -639,7 +724,7 @@ class PledgeService:
                 await self._unbook(pledge, "toezegging ingetrokken")
             await self._end(pledge, PledgeStatus.cancelled, "cancelled", reason)
             if fund.key.kind is KeyKind.equal_split and fund.status is RoundStatus.open:
-                await self._recompute_equal_shares(fund)
+                await self._recompute_equal_shares(fund, "left")
         return await self.pledge_by_token(token)
 
     async def resend_link(self, slug: str, organisation_id: int) -> bool:
@@ -807,9 +892,13 @@ class PledgeService:
         if row is None:
             raise PledgeNotFound(_("There is no pledge at this address."))
         pledge = _pledge(row, await self._names([row["organisation"]]))
-        covers = await PledgeCover.select(PledgeCover.organisation).where(PledgeCover.pledge == pledge.id)
-        # An ended pledge's covers are gone: only a standing one lists its members.
-        member_ids = [c["organisation"] for c in covers if c["organisation"] != pledge.organisation_id]
+        # As made (an ended pledge's covers are gone, its members stay).
+        rows = (
+            await PledgeMember.select(PledgeMember.organisation)
+            .where(PledgeMember.pledge == pledge.id)
+            .order_by(PledgeMember.id)
+        )
+        member_ids = [row["organisation"] for row in rows]
         names = await self._names(member_ids)
         events = await PledgeEvent.select().where(PledgeEvent.pledge == pledge.id).order_by(PledgeEvent.id)
         return replace(
@@ -823,6 +912,7 @@ class PledgeService:
                     to_status=e["to_status"],
                     amount=Money(e["amount_cents"]),
                     note=e["note"],
+                    previous=Money(e["previous_cents"]) if e["previous_cents"] is not None else None,
                 )
                 for e in events
             ),
@@ -833,34 +923,96 @@ class PledgeService:
         names = await self._names(row["organisation"] for row in rows)
         return [_pledge(row, names) for row in rows]
 
+    async def figures(self, slug: str | None = None) -> list[RoundTotals]:
+        """Every round's totals (or the one round's), the latest to close first: one query of
+        grouped sums, however many rounds and pledges there are."""
+        return [_totals(row) for row in await self._figures(slug, _COVER_COUNTS)]
+
     async def summary(self, slug: str) -> RoundSummary:
-        return _summary(await self._snapshot(await self.round(slug)))
+        """A round's totals, how many it covers named and not named, and the aggregated row of
+        those not named: one query of grouped sums, however many pledges there are."""
+        [row] = await self._figures(slug, _COVER_NAMES)
+        totals = _totals(row)
+        fund, hidden = totals.round, int(row["hidden_count"] or 0)
+        return RoundSummary(
+            **{f: getattr(totals, f) for f in RoundTotals.__dataclass_fields__},
+            named_count=int(row["named_count"] or 0),
+            anonymous_count=hidden,
+            anonymous=(
+                FairShareRow(
+                    organisation_id=None,
+                    name=ANONYMOUS,
+                    kind="",
+                    suggested=None,
+                    pledged=Money(int(row["hidden_pledged"] or 0)),
+                    in_kind=Money(int(row["hidden_in_kind"] or 0)),
+                    paid=Money(int(row["hidden_paid"] or 0)),
+                    status="anonymous",
+                    count=hidden,
+                )
+                if hidden
+                else None
+            ),
+            share_history=tuple(share_history(fund.target, totals.covered_count))
+            if fund.key.kind is KeyKind.equal_split
+            else (),
+        )
+
+    async def in_kind_items(self, fund: Round) -> list[InKindItem]:
+        """The round's standing in-kind pledges, with their contributors' public names and their
+        budget lines' names: one query, bounded by the in-kind pledges."""
+        return [
+            InKindItem(
+                contributor=public_name(row, bool(row["publish_name"])),
+                budget_line=row["budget_line"],
+                line_name=row["line_name"] or row["budget_line"],
+                line_name_en=row["line_name_en"] or row["line_name"] or row["budget_line"],
+                value=Money(row["amount_cents"]),
+            )
+            for row in await Pledge.raw(_IN_KIND, fund.id)
+        ]
+
+    async def _figures(self, slug: str | None, covers: str) -> list[dict]:
+        if slug is None:
+            query = _FIGURES.replace("<ROUND>", "").replace("<COVERS>", covers.replace("<ROUND>", ""))
+            return await FundingRound.raw(query.replace("<WHERE>", ""))
+        if not _SLUG.fullmatch(slug):
+            raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
+        query = _FIGURES.replace("<ROUND>", _ONE_ROUND).replace("<COVERS>", covers.replace("<ROUND>", _ONE_COVER))
+        query = query.replace("<WHERE>", "WHERE r.slug = {}")
+        rows = await FundingRound.raw(query, *[slug] * query.count("{}"))
+        if not rows:
+            raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
+        return rows
+
+    async def fair_share_page(
+        self, summary: RoundSummary, *, after: int | None = None, limit: int = FAIR_SHARE_PAGE
+    ) -> FairSharePage:
+        """One page of the round's fair-share table (`summary` is the round's, for the number
+        joined and the aggregated row): one query, whatever the size of the registry."""
+        fund = summary.round
+        if after is None:
+            rows = await Organisation.raw(_PAGE.replace("<AFTER>", ""), fund.id, limit + 1)
+        else:
+            rows = await Organisation.raw(_PAGE.replace("<AFTER>", _AFTER), fund.id, fund.id, after, limit + 1)
+        more = len(rows) > limit
+        shown = [_fair_share_row(fund, row, summary.covered_count) for row in rows[:limit]]
+        next_after = shown[-1].organisation_id if more and shown else None
+        return FairSharePage(rows=shown, after=after, next_after=next_after, anonymous=summary.anonymous)
 
     async def fair_share(self, slug: str) -> list[FairShareRow]:
-        """Suggested against pledged against paid, per public body of the round's kinds and per
-        named contributor; those not to be named are one aggregated row at the end."""
-        return _fair_share(await self._snapshot(await self.round(slug), everyone=True))
-
-    async def standing(self, slug: str) -> tuple[RoundSummary, list[FairShareRow]]:
-        """A round page's figures and table from one reading of the round (four queries)."""
-        snapshot = await self._snapshot(await self.round(slug), everyone=True)
-        return _summary(snapshot), _fair_share(snapshot)
-
-    async def _snapshot(self, fund: Round, *, everyone: bool = False) -> _Snapshot:
-        """The round's standing pledges, covers and the organisations they name; with
-        `everyone`, also every public body the round asks (for the fair-share table)."""
-        rows = await Pledge.select(*_Standing.COLUMNS).where(
-            (Pledge.round == fund.id) & Pledge.status.is_in([s.value for s in LIVE_STATUSES])
-        )
-        covers = (
-            await PledgeCover.select(PledgeCover.organisation, PledgeCover.pledge, PledgeCover.share_cents)
-            .where(PledgeCover.round == fund.id)
-            .order_by(PledgeCover.id)
-        )
-        asked = {org["id"]: org for org in await self.organisations.of_kinds(PUBLIC_BODIES)} if everyone else {}
-        wanted = {c["organisation"] for c in covers} | {row["organisation"] for row in rows}
-        organisations = {**asked, **await self.organisations.get_many(wanted - asked.keys())}
-        return _Snapshot(fund, {row["id"]: _Standing.of(row) for row in rows}, covers, organisations, asked)
+        """The whole table, page by page: the named organisations by name, then the aggregated
+        row of those not named, if any (for tests and scripts; pages and the API take a page)."""
+        summary = await self.summary(slug)
+        rows: list[FairShareRow] = []
+        after = None
+        while True:
+            page = await self.fair_share_page(summary, after=after, limit=500)
+            rows += page.rows
+            if page.next_after is None:
+                break
+            after = page.next_after
+        return [*rows, summary.anonymous] if summary.anonymous else rows
 
     async def suggested(self, fund: Round, organisation: dict) -> Money:
         """What the round's key asks of `organisation` now (equal_split: its share if it joins)."""
@@ -960,6 +1112,7 @@ class PledgeService:
         *,
         amount: Money | None = None,
         note: str = "",
+        previous: Money | None = None,
     ) -> None:
         current = await Pledge.select(Pledge.amount_cents).where(Pledge.id == pledge.id).first()
         assert current is not None
@@ -971,6 +1124,7 @@ class PledgeService:
                 from_status=str(from_status),
                 to_status=str(to_status),
                 amount_cents=amount.cents if amount is not None else current["amount_cents"],
+                previous_cents=previous.cents if previous is not None else None,
                 note=note,
             )
         )
@@ -983,137 +1137,143 @@ class PledgeService:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Standing:
-    """What round pages need of a standing pledge: a few columns, not the pledger's details."""
+_ASKED_SQL = "(" + ", ".join(f"'{kind}'" for kind in ASKED_KINDS) + ")"
+_LIVE_SQL = "(" + ", ".join(f"'{status.value}'" for status in LIVE_STATUSES) + ")"
 
-    organisation_id: int
-    status: PledgeStatus
-    is_in_kind: bool
-    amount: Money
-    paid: Money
-    publish_name: bool
-    budget_line: str
 
-    COLUMNS: ClassVar = (
-        Pledge.id,
-        Pledge.organisation,
-        Pledge.status,
-        Pledge.form,
-        Pledge.amount_cents,
-        Pledge.paid_cents,
-        Pledge.publish_name,
-        Pledge.budget_line,
+def _named_sql(o: str, p: str) -> str:
+    """`is_named` in SQL, for organisation `o` covered by pledge `p`."""
+    return f"({o}.kind IN {_ASKED_SQL} OR ({o}.is_public AND {p}.publish_name AND {o}.kind <> 'individual'))"
+
+
+def _listed_sql(o: str, c: str, p: str) -> str:
+    """Whether the fair-share table lists `o` by name: asked, or covered (`c`) and named."""
+    return f"({o}.kind IN {_ASKED_SQL} OR ({c}.id IS NOT NULL AND {_named_sql(o, p)}))"
+
+
+_FIGURES = f"""
+SELECT r.*,
+  coalesce(s.conditional, 0) AS sum_conditional, coalesce(s.due, 0) AS sum_due,
+  coalesce(s.received, 0) AS sum_received, coalesce(s.in_kind, 0) AS sum_in_kind,
+  coalesce(s.pledges, 0) AS pledge_count, c.*
+FROM funding_round r
+LEFT JOIN (
+  SELECT round,
+    sum(CASE WHEN form = 'cash' AND status = 'conditional' THEN amount_cents ELSE 0 END) AS conditional,
+    sum(CASE WHEN form = 'cash' AND status <> 'conditional' THEN amount_cents ELSE 0 END) AS due,
+    sum(CASE WHEN form = 'cash' THEN paid_cents ELSE 0 END) AS received,
+    sum(CASE WHEN form <> 'cash' THEN amount_cents ELSE 0 END) AS in_kind,
+    count(*) AS pledges
+  FROM pledge WHERE status IN {_LIVE_SQL} <ROUND> GROUP BY round
+) s ON s.round = r.id
+LEFT JOIN (<COVERS>) c ON c.cover_round = r.id
+<WHERE>
+ORDER BY r.closes_on DESC, r.id
+"""
+"""Rounds with their totals (`<ROUND>` narrows the sums to one round, `<WHERE>` the rounds, and
+`<COVERS>` is what is counted of the covers): standing cash pledges conditional and due apart,
+cash received, value in kind, pledges."""
+_ONE_ROUND = "AND round = (SELECT id FROM funding_round WHERE slug = {})"
+_ONE_COVER = "WHERE c.round = (SELECT id FROM funding_round WHERE slug = {})"
+
+_COVER_COUNTS = "SELECT c.round AS cover_round, count(*) AS covered_count FROM pledge_cover c <ROUND> GROUP BY c.round"
+"""How many organisations each round's standing pledges cover (lists of rounds)."""
+
+_HIDDEN_SQL = f"(o.kind NOT IN {_ASKED_SQL} AND NOT ({_named_sql('o', 'p')}))"
+
+_COVER_NAMES = f"""
+SELECT n.cover_round, n.covered_count, n.covered_count - coalesce(h.hidden, 0) AS named_count,
+  coalesce(h.hidden, 0) AS hidden_count, h.hidden_pledged, h.hidden_in_kind, h.hidden_paid
+FROM (SELECT c.round AS cover_round, count(*) AS covered_count FROM pledge_cover c <ROUND> GROUP BY c.round) n
+LEFT JOIN (
+  SELECT c.round, count(*) AS hidden,
+    sum(CASE WHEN p.organisation = o.id AND p.form = 'cash' THEN p.amount_cents ELSE 0 END) AS hidden_pledged,
+    sum(CASE WHEN p.organisation = o.id AND p.form <> 'cash' THEN p.amount_cents ELSE 0 END) AS hidden_in_kind,
+    sum(CASE WHEN p.organisation = o.id THEN p.paid_cents ELSE 0 END) AS hidden_paid
+  FROM organisation o JOIN pledge_cover c ON c.organisation = o.id JOIN pledge p ON p.id = c.pledge
+  <ROUND> AND {_HIDDEN_SQL}
+  GROUP BY c.round
+) h ON h.round = n.cover_round
+"""
+"""A round's covers, and those of them not named (never a body the rounds ask, so only the few
+others are joined) with what they pledged themselves (an umbrella's members pledged nothing of
+their own): the fair-share table's aggregated row."""
+
+_IN_KIND = f"""
+SELECT o.kind, o.is_public, o.name, p.publish_name, p.budget_line, p.amount_cents,
+  bl.name AS line_name, bl.name_en AS line_name_en
+FROM pledge p JOIN organisation o ON o.id = p.organisation
+JOIN funding_round r ON r.id = p.round
+LEFT JOIN budget_line bl ON bl.period = r.period AND bl.code = p.budget_line
+WHERE p.round = {{}} AND p.status IN {_LIVE_SQL} AND p.form <> 'cash'
+ORDER BY p.id
+"""
+
+_PAGE = f"""
+SELECT o.id, o.kind, o.name, o.population, o.is_public, c.share_cents,
+  p.organisation AS pledger, p.status, p.form, p.amount_cents, p.paid_cents, p.publish_name,
+  u.name AS umbrella_name, u.kind AS umbrella_kind, u.is_public AS umbrella_public
+FROM organisation o
+LEFT JOIN pledge_cover c ON c.round = {{}} AND c.organisation = o.id
+LEFT JOIN pledge p ON p.id = c.pledge
+LEFT JOIN organisation u ON u.id = p.organisation
+WHERE {_listed_sql("o", "c", "p")} <AFTER>
+ORDER BY o.name, o.id
+LIMIT {{}}
+"""
+"""A page of the fair-share table: the organisations it lists by name (`_listed_sql`), in order
+of name and id, each with its cover and the pledge covering it. Organisations are a registry of
+public bodies (hundreds, a few thousand), and the (round, organisation) cover index makes each
+join a lookup."""
+
+_AFTER = f"""
+AND (o.name, o.id) > (
+  SELECT o2.name, o2.id FROM organisation o2
+  LEFT JOIN pledge_cover c2 ON c2.round = {{}} AND c2.organisation = o2.id
+  LEFT JOIN pledge p2 ON p2.id = c2.pledge
+  WHERE o2.id = {{}} AND {_listed_sql("o2", "c2", "p2")}
+)
+"""
+"""After the row of organisation `after`, if the table lists it; after any other id, nothing
+(so an id the table does not list tells nothing of where its name would be)."""
+
+
+def _totals(row: dict) -> RoundTotals:
+    return RoundTotals(
+        round=_round(row),
+        pledged_conditional=Money(int(row["sum_conditional"])),  # PostgreSQL sums bigints as numeric
+        pledged_due=Money(int(row["sum_due"])),
+        received=Money(int(row["sum_received"])),
+        in_kind=Money(int(row["sum_in_kind"])),
+        covered_count=int(row["covered_count"] or 0),
+        pledges=int(row["pledge_count"]),
     )
 
-    @classmethod
-    def of(cls, row: dict) -> _Standing:
-        return cls(
-            organisation_id=row["organisation"],
-            status=_STATUSES[row["status"]],
-            is_in_kind=row["form"] != ContributionForm.cash,
-            amount=Money(row["amount_cents"]),
-            paid=Money(row["paid_cents"]),
-            publish_name=bool(row["publish_name"]),
-            budget_line=row["budget_line"],
-        )
 
-
-_STATUSES = {status.value: status for status in PledgeStatus}
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    fund: Round
-    pledges: dict[int, _Standing]
-    """Standing pledges by id."""
-    covers: list[dict]
-    """In join order."""
-    organisations: dict[int, dict]
-    asked: dict[int, dict]
-
-
-def _summary(snapshot: _Snapshot) -> RoundSummary:
-    fund, pledges, organisations = snapshot.fund, list(snapshot.pledges.values()), snapshot.organisations
-    named: set[str] = set()
-    anonymous = 0
-    for cover in snapshot.covers:
-        organisation = organisations[cover["organisation"]]
-        if is_named(organisation, snapshot.pledges[cover["pledge"]].publish_name):
-            named.add(organisation["name"])
-        else:
-            anonymous += 1
-    cash = [p for p in pledges if not p.is_in_kind]
-    return RoundSummary(
-        round=fund,
-        pledged_conditional=total(p.amount for p in cash if p.status is PledgeStatus.conditional),
-        pledged_due=total(p.amount for p in cash if p.status in BOOKED_STATUSES),
-        received=total(p.paid for p in cash),
-        in_kind=total(p.amount for p in pledges if p.is_in_kind),
-        contributors=tuple(sorted(named, key=str.casefold)),
-        anonymous_count=anonymous,
-        in_kind_items=tuple(
-            (public_name(organisations[p.organisation_id], p.publish_name), p.budget_line, p.amount)
-            for p in pledges
-            if p.is_in_kind
-        ),
-        covered_count=len(snapshot.covers),
-        share_history=tuple(share_history(fund.target, len(snapshot.covers)))
-        if fund.key.kind is KeyKind.equal_split
-        else (),
-    )
-
-
-def _fair_share(snapshot: _Snapshot) -> list[FairShareRow]:
-    fund, pledges, everyone = snapshot.fund, snapshot.pledges, snapshot.organisations
-    joined = len(snapshot.covers)
-    cover_of = {c["organisation"]: c for c in snapshot.covers}
-    equal = fund.key.kind is KeyKind.equal_split
-    next_share = equal_shares(fund.target, joined + 1)[0] if equal else Money.zero()
+def _fair_share_row(fund: Round, row: dict, joined: int) -> FairShareRow:
+    covered = row["pledger"] is not None
+    if covered and fund.key.kind is KeyKind.equal_split:
+        suggested = Money(row["share_cents"])  # the share it has, fixed by when it joined
+    else:
+        member = Member(organisation_id=row["id"], kind=row["kind"], population=row["population"])
+        suggested = suggested_share(fund.key, member, target=fund.target, joined=joined)
     zero = Money.zero()
-    rows: list[FairShareRow] = []
-    hidden: list[FairShareRow] = []
-    for org_id, org in everyone.items():
-        cover = cover_of.get(org_id)
-        if equal:
-            suggested = Money(cover["share_cents"]) if cover else next_share
-        else:
-            suggested = suggested_share(fund.key, _member(org), target=fund.target, joined=joined)
-        if cover is None:
-            if org_id in snapshot.asked and is_named(org, True):
-                rows.append(FairShareRow(org_id, org["name"], org["kind"], suggested, zero, zero, zero, "none"))
-            continue
-        pledge = pledges[cover["pledge"]]
-        own = pledge.organisation_id == org_id
-        umbrella = everyone[pledge.organisation_id]
-        row = FairShareRow(
-            organisation_id=org_id,
-            name=org["name"],
-            kind=org["kind"],
-            suggested=suggested,
-            pledged=pledge.amount if own and not pledge.is_in_kind else zero,
-            in_kind=pledge.amount if own and pledge.is_in_kind else zero,
-            paid=pledge.paid if own else zero,
-            status=pledge.status.value if own else "covered",
-            covered_by="" if own or not is_named(umbrella, pledge.publish_name) else umbrella["name"],
-        )
-        (rows if is_named(org, pledge.publish_name) else hidden).append(row)
-    rows.sort(key=lambda r: r.name.casefold())
-    if hidden:
-        rows.append(
-            FairShareRow(
-                organisation_id=None,
-                name=ANONYMOUS,
-                kind="",
-                suggested=total(r.suggested for r in hidden),
-                pledged=total(r.pledged for r in hidden),
-                in_kind=total(r.in_kind for r in hidden),
-                paid=total(r.paid for r in hidden),
-                status="anonymous",
-                count=len(hidden),
-            )
-        )
-    return rows
+    if not covered:
+        return FairShareRow(row["id"], row["name"], row["kind"], suggested, zero, zero, zero, "none")
+    own = row["pledger"] == row["id"]
+    in_kind = row["form"] != ContributionForm.cash.value
+    umbrella = {"kind": row["umbrella_kind"], "is_public": row["umbrella_public"]}
+    return FairShareRow(
+        organisation_id=row["id"],
+        name=row["name"],
+        kind=row["kind"],
+        suggested=suggested,
+        pledged=Money(row["amount_cents"]) if own and not in_kind else zero,
+        in_kind=Money(row["amount_cents"]) if own and in_kind else zero,
+        paid=Money(row["paid_cents"]) if own else zero,
+        status=row["status"] if own else "covered",
+        covered_by="" if own or not is_named(umbrella, bool(row["publish_name"])) else row["umbrella_name"],
+    )
 
 
 def _nonzero(*legs: Leg) -> list[Leg]:
@@ -1136,8 +1296,11 @@ def new_reference() -> str:
 
 
 def is_named(organisation: dict, publish_name: bool) -> bool:
-    """Whether public pages and the journal may name it: a public organisation that agreed to be
-    named, and never a private person."""
+    """Whether public pages and the journal may name it: always a public body the rounds ask
+    (`ASKED_KINDS`, whatever an older pledge's `publish_name` says); otherwise a public
+    organisation that agreed to be named, and never a private person."""
+    if always_public(organisation["kind"]):
+        return True
     return bool(organisation["is_public"]) and publish_name and organisation["kind"] != OrganisationKind.individual
 
 

@@ -126,13 +126,22 @@ class Pledge(Table):
 class PledgeCover(Table):
     """The organisations a live pledge covers: its own, and an umbrella pledge's members. Unique
     per round and organisation (migration 0007), so no organisation is asked twice; the rows go
-    when the pledge is cancelled or released."""
+    when the pledge is cancelled or released (`PledgeMember` keeps who an umbrella pledge was for)."""
 
     id: Serial
     round = ForeignKey(references=FundingRound, **REQUIRED, **KEPT)
     organisation = ForeignKey(references=Organisation, **REQUIRED, **KEPT)
     pledge = ForeignKey(references=Pledge, index=True, **REQUIRED, **KEPT)
     share_cents = BigInt(help_text="equal_split: this organisation's share of the pledge", **REQUIRED)
+
+
+class PledgeMember(Table):
+    """The members an umbrella pledge was made for, as it was made (append-only, migration 0009):
+    its page lists them after the pledge ended too, when its `PledgeCover` rows are gone."""
+
+    id: Serial
+    pledge = ForeignKey(references=Pledge, index=True, **REQUIRED, **KEPT)
+    organisation = ForeignKey(references=Organisation, **REQUIRED, **KEPT)
 
 
 class PledgeEvent(Table):
@@ -144,5 +153,6 @@ class PledgeEvent(Table):
     action = Varchar(length=30, **REQUIRED)
     from_status = Varchar(length=20, **REQUIRED)
     to_status = Varchar(length=20, **REQUIRED)
-    amount_cents = BigInt(**REQUIRED)
+    amount_cents = BigInt(help_text="The amount after the event", **REQUIRED)
+    previous_cents = BigInt(help_text="The amount before, where the event changed it", **OPTIONAL)
     note = Text(**REQUIRED)

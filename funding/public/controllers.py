@@ -11,7 +11,7 @@ from litestar.response import Stream, Template
 
 from funding.ledger import exports
 from funding.ledger.service import LedgerService
-from funding.pledges.listing import dated, round_figures
+from funding.pledges.listing import dated
 from funding.pledges.service import PledgeService
 from funding.programme.service import ProgrammeService
 from funding.web.errors import page_error_responses
@@ -36,7 +36,7 @@ class PublicController(Controller):
         """The programme: this period's budget against income and spending, per budget line,
         and the funding rounds: open and coming ones, and the latest decided."""
         overview = await programmes.overview(date.today())
-        listed = dated(await round_figures(await pledges.rounds()), pledges.today())
+        listed = dated(await pledges.figures(), pledges.today())
         context = {
             "overview": overview,
             "current_rounds": [(figures, when) for figures, when in listed if not when.decided],

@@ -9,7 +9,7 @@ message at its field, and everything as it was typed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
@@ -22,6 +22,7 @@ from stdnum import iban
 
 from funding.i18n import _, current_locale
 from funding.money import Money
+from funding.organisations.service import always_public
 from funding.organisations.tables import OrganisationKind
 from funding.payments.service import PaymentError, PaymentRecord, PaymentService, PaymentUnavailable
 from funding.payments.tables import PaymentStatus
@@ -364,6 +365,7 @@ class FormPages:
             key_description=self.fund.key.describe(locale),
             amount_example=(suggested or Money.euros(1000)).format_number(locale),
             show_members=organisation["kind"] in UMBRELLA_KINDS or bool(values.get("members")),
+            always_named=always_public(organisation["kind"]),
             budget_lines=[(line["code"], _line_name(line, locale)) for line in lines],
             values=values,
             duplicate=duplicate,
@@ -382,6 +384,8 @@ class FormPages:
         )
         if members_problem:
             errors["members"] = members_problem
+        if always_public(organisation["kind"]):
+            new = replace(new, publish_name=True)  # the form offers it no choice: it is always named
         duplicate = False
         if not errors:
             try:

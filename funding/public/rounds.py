@@ -2,21 +2,28 @@
 
 Both pages are cached for everyone (no forms, no CSRF cookie; see `CSRF_EXEMPT` in app.py) and
 dropped when a pledge, cover or organisation changes. A round page reads the same few queries
-whatever the number of organisations: the service reads the round's standing in one go.
+whatever the number of organisations and pledges: its totals from grouped sums, and one page of
+its fair-share table (`?after=`: keyset pagination, as DESIGN.md's "Scale" asks).
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from funding import i18n
-from funding.pledges.listing import RoundPhase, compact_history, dated, phase, round_figures
+from funding.pledges.listing import RoundPhase, compact_history, dated, phase
 from funding.pledges.service import ANONYMOUS, PledgeService
-from funding.programme.service import ProgrammeService
 from funding.web.errors import page_error_responses
+
+AfterQuery = Annotated[
+    int | None,
+    QueryParameter(ge=1, le=2**31 - 1, description="The fair-share table's page after this organisation's row"),
+]
 
 
 class RoundController(Controller):
@@ -28,7 +35,7 @@ class RoundController(Controller):
         self, pledges: NamedDependency[PledgeService], programme: NamedDependency[dict | None]
     ) -> Template:
         """Every funding round: open and coming ones first, then those decided."""
-        listed = dated(await round_figures(await pledges.rounds()), pledges.today())
+        listed = dated(await pledges.figures(), pledges.today())
         current = [(figures, when) for figures, when in listed if not when.decided]
         decided = [(figures, when) for figures, when in listed if when.decided]
         context = {"current": current, "decided": decided, "phases": RoundPhase, "programme": programme}
@@ -39,23 +46,25 @@ class RoundController(Controller):
         self,
         slug: FromPath[str],
         pledges: NamedDependency[PledgeService],
-        programmes: NamedDependency[ProgrammeService],
         programme: NamedDependency[dict | None],
+        after: AfterQuery = None,
     ) -> Template:
-        """A round: target against pledged and received, its key, and who gave what."""
-        summary, rows = await pledges.standing(slug)
+        """A round: target against pledged and received, its key, and who gave what (a page of
+        its fair-share table at a time)."""
+        summary = await pledges.summary(slug)
+        page = await pledges.fair_share_page(summary, after=after)
         fund, today = summary.round, pledges.today()
-        lines = {line["code"]: line for line in await programmes.budget_lines(fund.period_id)}
+        in_kind = await pledges.in_kind_items(fund) if summary.in_kind else []  # none standing: no query
         context = {
             "summary": summary,
             "fund": fund,
-            "rows": rows,
+            "page": page,
             "phase": phase(fund, today),
             "phases": RoundPhase,
             "accepts_pledges": fund.accepts_pledges(today),
             "key": fund.key.describe(i18n.current_locale()),
             "history": compact_history(summary.share_history),
-            "lines": lines,
+            "in_kind": in_kind,
             "anonymous": ANONYMOUS,
             "programme": programme,
         }

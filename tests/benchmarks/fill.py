@@ -34,7 +34,7 @@ from funding.demo import ACCOUNTS, BUDGET_LINES, CONTRIBUTIONS
 from funding.ledger.chain import entry_hash, format_recorded_at
 from funding.ledger.service import APPEND_LOCK, LedgerService
 from funding.money import Money
-from funding.organisations.service import OrganisationService
+from funding.organisations.service import OrganisationService, always_public
 from funding.organisations.tables import OrganisationKind
 from funding.pledges.keys import CostSharingKey, KeyKind
 from funding.pledges.service import NewPledge, PledgeService
@@ -139,9 +139,9 @@ ROUND_SLUG = "bench"
 
 async def fill_round(period_id: int, today: date, seed: int = 2012) -> None:
     """The latest period's round: a registry of 400 public bodies and an open all-or-nothing
-    round (per capita, floor and cap) they all pledged to through `PledgeService`: one in ten not
-    to be named, one in twenty in kind. Conditional pledges are not booked, so the journal the
-    benchmark fills is unchanged."""
+    round (per capita, floor and cap) they all pledged to through `PledgeService`: every other
+    umbrella body not to be named (the bodies rounds ask always are), one in twenty in kind.
+    Conditional pledges are not booked, so the journal the benchmark fills is unchanged."""
     rng = random.Random(seed)
     registry = OrganisationService()
     pledges = PledgeService()
@@ -177,7 +177,7 @@ async def fill_round(period_id: int, today: date, seed: int = 2012) -> None:
                 amount=suggested,
                 in_kind_description="zaalhuur" if in_kind else "",
                 budget_line="events" if in_kind else "",
-                publish_name=n % 10 != 0,
+                publish_name=always_public(kind) or n % 2 == 0,
             ),
         )
 

@@ -5,6 +5,7 @@ Run it (PostgreSQL and wrk needed; not part of `pytest`, which skips `tests/benc
 
     python -m tests.benchmarks.ledger_pages                     # 10k and 1M entries, ~15 minutes
     python -m tests.benchmarks.ledger_pages --sizes 10000 --rounds 1 --keep    # a quick look
+    python -m tests.benchmarks.ledger_pages --sizes 10000 --only round,home,fair   # the round pages
 
 For each size it creates a throw-away database `funding_bench_<size>` next to `--admin-url`
 (default: `postgresql://postgres@127.0.0.1:5432/postgres`), fills it with that many journal
@@ -22,8 +23,8 @@ turn, each right after a run of `/health` on the same server, `--rounds` times o
 /api/v1/ledger                                 first page of the API, oldest first (cached, and uncached)
 /api/v1/ledger?after=<size-1000>&limit=100     a page deep in the API (cached, and uncached)
 /rounds/bench                                  a round page: 400 organisations, 400 pledges, the
-                                               whole fair-share table (cached, and uncached)
-/api/v1/rounds/bench/fair-shares               that table in the API (cached, and uncached)
+                                               fair-share table's first page of 50 (cached, and uncached)
+/api/v1/rounds/bench/fair-shares               that page in the API (cached, and uncached)
 =============================================  ===================================================
 
 "Cached" sends the same request over and over, so after the first one each app process serves

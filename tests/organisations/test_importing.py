@@ -107,6 +107,7 @@ def test_an_address_may_span_lines_and_the_next_row_keeps_its_line_number():
             "cbs_code GM0344 is a municipality's code, but kind is provincie",
         ),
         ("individual,Jan Jansen,,,,,,,,,,", "no identifier: give a cbs_code, oin or kvk"),
+        ("gemeente,Amsterdam,GM0363,,,,,,,,,nee", "a gemeente is a public body the rounds ask: it is always named"),
         ("gemeente,Amsterdam,GM0363,,,,,,,,,,surplus", "13 cells, but the header has 12"),
     ],
 )

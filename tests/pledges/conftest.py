@@ -52,6 +52,7 @@ async def orgs(database: str) -> dict[str, int]:
         ("vng", OrganisationKind.other_public, "Vereniging van Nederlandse Gemeenten", None, None),
         ("bzk", OrganisationKind.ministerie, "Ministerie van BZK", None, None),
         ("jan", OrganisationKind.individual, "Jan Jansen", None, None),
+        ("bakker", OrganisationKind.company, "Bakkerij De Korenaar BV", None, None),
     ]:
         made[short] = await registry.add(kind=kind, name=name, population=population, cbs_code=code)
     return made

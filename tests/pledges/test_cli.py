@@ -62,6 +62,19 @@ async def test_bad_input_is_refused_with_the_option_it_is_about(database, ledger
     assert unknown.returncode == 1 and "GM9999" in unknown.stderr
     no_mail = run(database, tmp_path, *base, "--organisation", "GM0344", "--amount", "10")
     assert no_mail.returncode == 1 and "--contact-email" in no_mail.stderr
+    anonymous = run(
+        database,
+        tmp_path,
+        *base,
+        "--organisation",
+        "GM0363",
+        "--amount",
+        "10",
+        "--anonymous",
+        "--contact-email",
+        "a@b.nl",
+    )
+    assert anonymous.returncode == 1 and "--anonymous" in anonymous.stderr and "altijd" in anonymous.stderr
     assert await service.pledges((await service.round("2026")).id) == []
 
 

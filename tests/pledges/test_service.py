@@ -8,7 +8,9 @@ import pytest
 
 from funding.ledger.service import LedgerService
 from funding.money import Money
-from funding.pledges.keys import CostSharingKey, KeyKind
+from funding.organisations.service import OrganisationService, RowRejected
+from funding.organisations.tables import Organisation, OrganisationKind
+from funding.pledges.keys import CostSharingKey, KeyKind, Member, Tier, suggested_share
 from funding.pledges.service import (
     ANONYMOUS,
     AlreadyCovered,
@@ -21,7 +23,16 @@ from funding.pledges.service import (
     RoundNotFound,
     RoundNotOpen,
 )
-from funding.pledges.tables import ContributionForm, PledgeSource, PledgeStatus, RoundModel, RoundStatus
+from funding.pledges.tables import (
+    ContributionForm,
+    Pledge,
+    PledgeCover,
+    PledgeMember,
+    PledgeSource,
+    PledgeStatus,
+    RoundModel,
+    RoundStatus,
+)
 from tests.pledges.conftest import EQUAL, cash, make_round
 
 
@@ -176,7 +187,7 @@ async def test_in_kind_hours_and_goods_book_to_the_budget_lines_in_kind_accounts
     }
     summary = await pledges.summary("2026")
     assert summary.in_kind == Money.euros(5_000) and summary.pledged == Money.zero()
-    assert {item[1] for item in summary.in_kind_items} == {"magazine", "events"}
+    assert {item.budget_line for item in await pledges.in_kind_items(summary.round)} == {"magazine", "events"}
     with pytest.raises(PledgeError) as refused:
         await pledges.pledge(
             "2026",
@@ -343,6 +354,17 @@ async def test_equal_split_shares_are_recomputed_as_organisations_join_and_leave
     ]
     await pledges.cancel(joined[0].token, reason="x")
     assert [(await pledges.pledge_by_token(p.token)).amount for p in joined[1:]] == [Money.euros(100_000)] * 2
+    # Each change of a share is in that pledge's own history: from what, to what, and why.
+    history = [
+        (e.action, e.previous, e.amount, e.note) for e in (await pledges.pledge_by_token(joined[1].token)).history
+    ]
+    assert history == [
+        ("pledged", None, Money.euros(100_000), ""),
+        ("share_recomputed", Money.euros(100_000), Money.euros("66666.67"), "joined"),
+        ("share_recomputed", Money.euros("66666.67"), Money.euros(100_000), "left"),
+    ]
+    last = (await pledges.pledge_by_token(joined[2].token)).history
+    assert [e.action for e in last] == ["pledged", "share_recomputed"], "its own joining is its first event"
     with pytest.raises(NotChangeable):
         await pledges.change(joined[1].token, Change(amount=Money.euros(5)))
     clock.set(date(2026, 7, 1))
@@ -360,6 +382,22 @@ async def test_an_equal_split_with_a_cap_fails_when_too_few_join(pledges, ledger
     assert await balances(ledger) == {}
 
 
+async def test_an_ended_umbrella_pledge_still_lists_its_members_who_may_pledge_again(pledges, year, orgs):
+    await make_round(pledges, year)
+    umbrella = await pledges.pledge("2026", cash(orgs["vng"], 3000, members=(orgs["vlieland"], orgs["utrecht"])))
+    ended = await pledges.cancel(umbrella.token, reason="besluit ingetrokken")
+    assert ended.status is PledgeStatus.cancelled
+    assert [name for _, name in ended.members] == ["Gemeente Vlieland", "Gemeente Utrecht"], "as it was made"
+    again = await pledges.pledge("2026", cash(orgs["vng"], 2000, members=(orgs["utrecht"],)))
+    assert [name for _, name in again.members] == ["Gemeente Utrecht"], "the cover is free: only standing ones count"
+    assert [name for _, name in (await pledges.pledge_by_token(umbrella.token)).members] == [
+        "Gemeente Vlieland",
+        "Gemeente Utrecht",
+    ]
+    with pytest.raises(Exception, match=r"(?i)append-only"):
+        await PledgeMember.delete().where(PledgeMember.pledge == umbrella.id)
+
+
 async def test_equal_split_needs_the_all_or_nothing_model(pledges, year):
     with pytest.raises(PledgeError, match="alles-of-niets"):
         await make_round(pledges, year, key=EQUAL)
@@ -368,21 +406,77 @@ async def test_equal_split_needs_the_all_or_nothing_model(pledges, year):
 async def test_the_fair_share_table_names_public_bodies_and_aggregates_the_rest(pledges, year, orgs):
     await make_round(pledges, year)
     await pledges.pledge("2026", cash(orgs["amsterdam"], 1200))
-    await pledges.pledge("2026", cash(orgs["utrecht"], 800, publish_name=False))
+    await pledges.pledge("2026", cash(orgs["bakker"], 800, publish_name=False))
     await pledges.pledge("2026", cash(orgs["jan"], 50, publish_name=True))
     rows = await pledges.fair_share("2026")
     names = [row.name for row in rows]
-    assert "Jan Jansen" not in names and "Gemeente Utrecht" not in names
+    assert "Jan Jansen" not in names and "Bakkerij De Korenaar BV" not in names
     assert rows[-1].name == ANONYMOUS and rows[-1].count == 2 and rows[-1].pledged == Money.euros(850)
+    assert (rows[-1].organisation_id, rows[-1].kind, rows[-1].covered_by) == (None, "", "")
     amsterdam = next(row for row in rows if row.name == "Gemeente Amsterdam")
     assert (amsterdam.suggested, amsterdam.pledged, amsterdam.status) == (Money.euros(1000), Money.euros(1200), "due")
     summary = await pledges.summary("2026")
-    assert summary.contributors == ("Gemeente Amsterdam",) and summary.anonymous_count == 2
+    assert (summary.named_count, summary.anonymous_count) == (1, 2)
     journal = " ".join(e.description for e in await pledges.ledger.entries_after(0))
-    assert "Jan Jansen" not in journal and ANONYMOUS in journal
+    assert "Jan Jansen" not in journal and "Bakkerij" not in journal and ANONYMOUS in journal
     kinds = {t.kind: t for t in await pledges.totals_by_kind("2026")}
-    assert kinds["gemeente"].pledges == 2 and kinds["gemeente"].pledged == Money.euros(2000)
+    assert kinds["gemeente"].pledges == 1 and kinds["gemeente"].pledged == Money.euros(1200)
     assert kinds["individual"].pledged == Money.euros(50)
+
+
+async def test_a_public_body_the_rounds_ask_cannot_pledge_anonymously(pledges, year, orgs):
+    """Its row is in the table pledged or not, so leaving it for the anonymous row would name it."""
+    await make_round(pledges, year)
+    for short in ("utrecht", "utrecht_p", "bzk"):
+        with pytest.raises(PledgeError, match="Wet open overheid") as refused:
+            await pledges.pledge("2026", cash(orgs[short], 800, publish_name=False, source=PledgeSource.staff))
+        assert refused.value.field == "publish_name"
+    with pytest.raises(PledgeError, match="Wet open overheid"):  # nor through an umbrella that hides
+        await pledges.pledge("2026", cash(orgs["vng"], 800, publish_name=False, members=(orgs["vlieland"],)))
+    assert await pledges.pledges((await pledges.round("2026")).id) == []
+    # An umbrella body alone, a company: not listed unless they pledge, so they may stay unnamed.
+    await pledges.pledge("2026", cash(orgs["vng"], 800, publish_name=False))
+    await pledges.pledge("2026", cash(orgs["bakker"], 700, publish_name=False))
+    rows = await pledges.fair_share("2026")
+    assert rows[-1].name == ANONYMOUS and rows[-1].count == 2
+
+
+async def test_an_anonymous_pledge_gives_away_no_name_by_elimination(pledges, year, orgs):
+    """Who the table names is the same before and after an anonymous pledge: nothing leaves the
+    list, and the aggregated row carries no kind, id or umbrella, even when it counts one."""
+    await make_round(pledges, year)
+    await pledges.pledge("2026", cash(orgs["amsterdam"], 1200))
+
+    def named(rows) -> list[tuple[int | None, str, str]]:
+        return [(row.organisation_id, row.name, row.kind) for row in rows if row.organisation_id is not None]
+
+    before = await pledges.fair_share("2026")
+    await pledges.pledge("2026", cash(orgs["bakker"], 800, publish_name=False))
+    after = await pledges.fair_share("2026")
+    assert named(after) == named(before) and ANONYMOUS not in [row.name for row in before]
+    (hidden,) = [row for row in after if row.organisation_id is None]
+    assert (hidden.kind, hidden.covered_by, hidden.status, hidden.count) == ("", "", "anonymous", 1)
+
+
+async def test_an_older_anonymous_pledge_of_an_asked_body_is_named_all_the_same(pledges, year, orgs):
+    """Pledges made before the rule keep their `publish_name`, but pages and journal name them."""
+    await make_round(pledges, year)
+    made = await pledges.pledge("2026", cash(orgs["utrecht"], 800))
+    await Pledge.update({Pledge.publish_name: False}).where(Pledge.id == made.id)
+    rows = {row.name: row for row in await pledges.fair_share("2026")}
+    assert rows["Gemeente Utrecht"].status == "due" and ANONYMOUS not in rows
+    summary = await pledges.summary("2026")
+    assert (summary.named_count, summary.anonymous_count) == (1, 0)
+
+
+async def test_the_registry_keeps_the_public_bodies_rounds_ask_public(pledges, orgs):
+    with pytest.raises(RowRejected, match="Woo"):
+        await OrganisationService().add(kind=OrganisationKind.waterschap, name="Waterschap Stil", is_public=False)
+    for short in ("amsterdam", "utrecht_p", "bzk"):
+        with pytest.raises(Exception, match=r"(?i)check constraint|violates check|constraint failed"):
+            await Organisation.update({Organisation.is_public: False}).where(Organisation.id == orgs[short])
+    await Organisation.update({Organisation.is_public: False}).where(Organisation.id == orgs["vng"])
+    assert not (await OrganisationService().get(orgs["vng"]))["is_public"]
 
 
 @pytest.mark.parametrize(
@@ -454,3 +548,53 @@ async def test_dates_are_dutch_days(pledges, year, orgs, clock):
     clock.now = datetime(2026, 6, 30, 22, 30, tzinfo=UTC)  # 00:30 on 1 July in Amsterdam
     with pytest.raises(RoundNotOpen):
         await pledges.pledge("2026", cash(orgs["amsterdam"]))
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        CostSharingKey(kind=KeyKind.flat, amount_cents=100_000),
+        CostSharingKey(kind=KeyKind.per_capita, rate="0.05", floor_cents=50_000, cap_cents=2_500_000),
+        CostSharingKey(
+            kind=KeyKind.tiered,
+            amount_cents=10_000,
+            tiers=(Tier(amount_cents=50_000, kind="gemeente"), Tier(amount_cents=90_000, min_population=500_000)),
+        ),
+        CostSharingKey(kind=KeyKind.equal_split, cap_cents=Money.euros(3_000).cents),
+    ],
+    ids=lambda key: key.kind,
+)
+async def test_each_page_of_the_table_asks_what_the_key_asks(pledges, year, orgs, key):
+    """Page by page (two rows a page here), each row's suggestion is the key's for that
+    organisation: an equal split's joiners their shares as they joined, the others the next
+    share, capped."""
+    model = RoundModel.all_or_nothing if key.kind is KeyKind.equal_split else RoundModel.keep_it_all
+    fund = await make_round(pledges, year, model=model, key=key, target=10_000)
+    await pledges.pledge("2026", cash(orgs["amsterdam"], 1000))
+    await pledges.pledge("2026", cash(orgs["vng"], 1000, members=(orgs["vlieland"],)))
+    await pledges.pledge("2026", cash(orgs["bakker"], 1000, publish_name=False))
+    summary = await pledges.summary("2026")
+    rows, after = [], None
+    while True:
+        page = await pledges.fair_share_page(summary, after=after, limit=2)
+        rows += page.rows
+        if (after := page.next_after) is None:
+            break
+    assert [row.name for row in rows] == [row.name for row in (await pledges.fair_share("2026"))[:-1]]
+    registry = await pledges.organisations.get_many(row.organisation_id for row in rows)
+    covers = {
+        c["organisation"]: c["share_cents"] for c in await PledgeCover.select().where(PledgeCover.round == fund.id)
+    }
+    for row in rows:
+        organisation = registry[row.organisation_id]
+        if key.kind is KeyKind.equal_split and row.organisation_id in covers:
+            expected = Money(covers[row.organisation_id])
+        else:
+            member = Member(
+                organisation_id=organisation["id"], kind=organisation["kind"], population=organisation["population"]
+            )
+            expected = suggested_share(key, member, target=fund.target, joined=len(covers))
+        assert row.suggested == expected, row.name
+    if key.kind is KeyKind.equal_split:
+        assert {row.suggested for row in rows if row.status == "none"} == {Money.euros(2_000)}, "a fifth, under the cap"
+        assert summary.anonymous is not None and summary.anonymous.pledged == Money.euros(2_500)

@@ -185,9 +185,8 @@ async def test_the_form_names_the_organisation_and_prefills_its_suggested_amount
     assert "<title>Bijdrage toezeggen aan Bijdragen open · Kennisnetwerk</title>" in dutch.text
     assert 'autocomplete="name"' in dutch.text and 'autocomplete="email"' in dutch.text
     assert "<legend>Hoe draagt u bij?</legend>" in dutch.text
-    assert 'name="publish_name" value="yes"' in dutch.text and "checked" not in re.search(
-        r'<input[^>]*name="publish_name"[^>]*>', dutch.text
-    ).group(0)  # consent is given, not assumed
+    assert 'name="publish_name"' not in dutch.text, "a municipality is always named: no choice to offer"
+    assert "Wet open overheid" in dutch.text
     assert 'name="members"' not in dutch.text  # a municipality pledges for itself
     assert dutch.headers["cache-control"] == "private"
     english = await client.get(f"{FORM}?organisation={orgs['amsterdam']}&lang=en")
@@ -402,7 +401,7 @@ async def test_an_equal_split_round_shows_the_share_and_takes_cash_only(client, 
     page = await client.get(f"{form_path}?organisation={orgs['amsterdam']}")
     assert "€\xa09.000,00" in page.text  # the whole target, while no one has joined
     assert 'name="amount"' not in page.text and 'value="hours"' not in page.text
-    await pledges.pledge("gedeeld", cash(orgs["utrecht"], 1))
+    first = await pledges.pledge("gedeeld", cash(orgs["utrecht"], 1))
     page = await client.get(f"{form_path}?organisation={orgs['amsterdam']}")
     assert "€\xa04.500,00" in page.text
     path = await pledged(client, orgs["amsterdam"], path=form_path, amount="")
@@ -411,6 +410,30 @@ async def test_an_equal_split_round_shows_the_share_and_takes_cash_only(client, 
     own = await client.get(path)
     assert "/amount" not in own.text and "/cancel" in own.text  # a share is not chosen, but can be withdrawn
     assert "Betaal nog niet" in own.text
+    earlier = await client.get(f"/pledges/{first.token}")
+    assert (
+        "Aandeel herberekend: van €\xa09.000,00 naar €\xa04.500,00, omdat een andere organisatie zich bij de ronde"
+        in earlier.text
+    )
+    english = await client.get(f"/pledges/{first.token}?lang=en")
+    assert "Share recomputed: from €9,000.00 to €4,500.00, because another organisation joined" in english.text
+
+
+async def test_others_choose_whether_they_are_named_and_a_public_body_asked_is_named_anyway(
+    client, fund, orgs, pledges
+):
+    umbrella = await client.get(f"{FORM}?organisation={orgs['vng']}")
+    assert 'name="publish_name" value="yes"' in umbrella.text and "checked" not in re.search(
+        r'<input[^>]*name="publish_name"[^>]*>', umbrella.text
+    ).group(0)  # consent is given, not assumed
+    hiding = await post_form(client, orgs["vng"], publish_name="", members="GM0363")
+    assert hiding.status_code == 400 and "Wet open overheid" in hiding.text
+    assert '<a href="#publish_name">' in hiding.text and 'id="publish_name-error"' in hiding.text
+    alone = await pledges.pledge_by_token((await pledged(client, orgs["vng"], publish_name="")).split("/")[-1])
+    assert not alone.publish_name, "an umbrella body alone is not listed unless it pledges: it may stay unnamed"
+    # A crafted post without the box the form does not show: the municipality is named all the same.
+    path = await pledged(client, orgs["utrecht"], publish_name="")
+    assert (await pledges.pledge_by_token(path.split("/")[-1])).publish_name
 
 
 async def test_an_umbrella_body_pledges_for_members_named_by_code_or_name(client, fund, orgs, pledges):
@@ -445,7 +468,7 @@ async def test_the_pledger_changes_the_amount_then_cancels_and_the_history_shows
     assert changed.status_code == 303 and changed.headers["location"] == f"{path}?done=changed"
     page = await client.get(changed.headers["location"])
     assert 'role="status"' in page.text and "Uw toezegging is gewijzigd" in page.text
-    assert "€\xa01.500,00" in page.text and "Bedrag gewijzigd" in page.text
+    assert "€\xa01.500,00" in page.text and "Bedrag gewijzigd: was €\xa01.000,00" in page.text
 
     cancelled = await post_on_page(client, path, "cancel", reason="Geen budget <meer>")
     assert cancelled.status_code == 303 and cancelled.headers["location"] == f"{path}?done=cancelled"

@@ -12,7 +12,6 @@ import pytest
 from funding.money import Money
 from funding.organisations.service import OrganisationService
 from funding.organisations.tables import OrganisationKind
-from funding.pledges.listing import round_figures
 from funding.pledges.service import ANONYMOUS, NewPledge, PledgeService
 from funding.pledges.tables import ContributionForm, RoundModel
 from tests.factories import caching_is_on
@@ -48,7 +47,7 @@ async def rounds(pledges: PledgeService, period: int, orgs: dict[str, int]) -> N
     await pledges.pledge(
         "bijdragen",
         NewPledge(
-            organisation_id=orgs["utrecht_p"],
+            organisation_id=orgs["bakker"],
             contact_name="Piet",
             contact_email="piet@example.nl",
             form=ContributionForm.hours,
@@ -139,14 +138,45 @@ async def test_the_fair_share_table_adds_up_to_the_rounds_totals(client, rounds)
     assert rows["Gemeente Utrecht"]["status"] == "covered"
     assert rows["Gemeente Utrecht"]["covered_by"] == "Vereniging van Nederlandse Gemeenten"
     assert rows["Gemeente Utrecht"]["pledged"] == amount(0)
-    anonymous = table["rows"][-1]
+    anonymous = table["anonymous"]
     assert (anonymous["organisation_id"], anonymous["name"], anonymous["kind"]) == (None, ANONYMOUS, None)
-    assert (anonymous["status"], anonymous["count"]) == ("anonymous", 2)
+    assert (anonymous["status"], anonymous["count"], anonymous["suggested"]) == ("anonymous", 2, None)
     assert anonymous["pledged"] == amount(5_000) and anonymous["in_kind"] == amount(80_000)
-    assert "Jan Jansen" not in response.text and "Provincie Utrecht" not in response.text
+    assert "Jan Jansen" not in response.text and "Bakkerij" not in response.text
+    assert (table["after"], table["next_after"], table["limit"]) == (None, None, 50)
     totals = (await client.get("/api/v1/rounds/bijdragen")).json()["totals"]
     for column, total in (("pledged", "pledged"), ("in_kind", "in_kind"), ("paid", "received")):
-        assert sum(row[column]["cents"] for row in table["rows"]) == totals[total]["cents"], column
+        everyone = [*table["rows"], anonymous]
+        assert sum(row[column]["cents"] for row in everyone) == totals[total]["cents"], column
+
+
+async def test_the_fair_share_table_comes_a_page_at_a_time_by_name(client, rounds):
+    whole = (await client.get("/api/v1/rounds/bijdragen/fair-shares")).json()
+    names, after, pages = [], None, 0
+    while True:
+        page = (
+            await client.get(
+                "/api/v1/rounds/bijdragen/fair-shares", params={"limit": 2, **({"after": after} if after else {})}
+            )
+        ).json()
+        pages += 1
+        assert len(page["rows"]) <= 2 and page["after"] == after and page["anonymous"] == whole["anonymous"]
+        names += [row["name"] for row in page["rows"]]
+        after = page["next_after"]
+        if after is None:
+            break
+        assert after == page["rows"][-1]["organisation_id"]
+    assert names == [row["name"] for row in whole["rows"]] and pages == (len(names) + 1) // 2
+    assert names == sorted(names) and len(set(names)) == len(names)
+
+
+async def test_a_page_after_an_organisation_the_table_does_not_name_is_empty(client, rounds, orgs):
+    """Else `?after=` an anonymous contributor's id would tell where its name falls among the others."""
+    for hidden in (orgs["bakker"], orgs["jan"], 999_999):
+        page = (await client.get("/api/v1/rounds/bijdragen/fair-shares", params={"after": hidden})).json()
+        assert (page["rows"], page["next_after"]) == ([], None), hidden
+    bad = await client.get("/api/v1/rounds/bijdragen/fair-shares", params={"limit": 0})
+    assert bad.status_code == 400
 
 
 async def test_an_equal_split_table_asks_each_joiner_its_share(client, rounds):
@@ -168,7 +198,7 @@ async def test_totals_per_organisation_kind_of_one_round_and_of_all(client, roun
         "in_kind": amount(0),
         "paid": amount(50_000),
     }
-    assert kinds["provincie"]["in_kind"] == amount(80_000) and kinds["individual"]["pledged"] == amount(5_000)
+    assert kinds["company"]["in_kind"] == amount(80_000) and kinds["individual"]["pledged"] == amount(5_000)
     assert sum(k["pledged"]["cents"] for k in kinds.values()) == 425_050
     everything = (await client.get("/api/v1/totals/kinds")).json()
     assert everything["round"] is None
@@ -230,7 +260,7 @@ async def test_the_openapi_schema_documents_the_shapes_and_the_404s(client, data
     assert "anonymous" in str(status) and "covered" in str(status)
 
 
-async def test_round_figures_read_two_queries_for_any_number_of_rounds(pledges, period, orgs, monkeypatch):
+async def test_every_round_with_its_figures_is_one_query_for_any_number_of_rounds(pledges, period, orgs, monkeypatch):
     registry = OrganisationService()
     for n in range(5):
         await make_round(pledges, period, f"ronde-{n}", **OPEN)
@@ -238,7 +268,7 @@ async def test_round_figures_read_two_queries_for_any_number_of_rounds(pledges, 
         await pledges.pledge(f"ronde-{n}", cash(organisation, 100 + n))
     rounds = await pledges.rounds()
     queries = count_queries(monkeypatch)
-    figures = await round_figures(rounds)
-    assert len(queries) == 2
+    figures = await pledges.figures()
+    assert len(queries) == 1
     assert [f.round for f in figures] == rounds
     assert [f.pledged for f in figures] == [Money.euros(100 + n) for n in range(5)]
