@@ -98,6 +98,10 @@ def serve(demo: bool, host: str, port: int, workers: int, limit_concurrency: int
 
     if demo and not os.environ.get("MOLLIE_API_ENDPOINT"):
         _start_mollie_standin()
+    if not os.environ.get("FUNDING_BASE_URL"):
+        # Links in mail and Mollie's return and webhook URLs must reach this server, on its port.
+        local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        os.environ["FUNDING_BASE_URL"] = f"http://{local}:{port}"
     settings = Settings.from_env()
     if workers > 1 and not settings.uses_postgres:
         raise click.UsageError("several workers need PostgreSQL (DATABASE_URL=postgresql://…)")

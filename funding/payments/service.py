@@ -118,6 +118,21 @@ class PaymentService:
             raise PaymentError(_("This pledge has nothing to pay online."))
         await self.ledger.open_account(MOLLIE, "Tegoed bij Mollie")
         attempt = await self._attempt(pledge)
+        if attempt.status is PaymentStatus.open and attempt.mollie_id:
+            # Offered again only if Mollie still has it open (the payer may have paid or given
+            # up at the checkout before its webhook came): else it is synced and a new one made.
+            try:
+                await self.sync(attempt.mollie_id)
+            except (MollieUnavailable, MollieRefused, PaymentMismatch, UnexpectedPayment) as error:
+                log.warning("could not ask Mollie about %s before offering it again: %s", attempt.mollie_id, error)
+                return attempt
+            attempt = await self._record(attempt.id)
+            if attempt.status is PaymentStatus.open:
+                return attempt
+            pledge = await self.pledges.pledge_by_token(token)
+            if not self.payable(pledge):
+                return attempt  # it was paid: the return page says so
+            attempt = await self._attempt(pledge)
         if attempt.status is not PaymentStatus.new:
             return attempt
         fund = await self.pledges.round_by_id(pledge.round_id)

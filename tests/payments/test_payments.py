@@ -84,6 +84,27 @@ async def test_the_return_page_books_a_payment_whose_webhook_has_not_come(client
     assert await balances(ledger) == PAID
 
 
+async def test_pay_now_again_asks_mollie_first_about_the_open_payment(client, standin, pledges, ledger, due):
+    """The payer paid (or gave up) at the checkout and no webhook came yet: 'pay now' does not
+    offer that checkout again."""
+    checkout(await pay_now(client, due), "paid")
+    standin.drain()  # the webhook is late
+    response = await client.post(
+        f"/pledges/{due.token}/pay", data={"_csrf_token": client.cookies["csrftoken"]}, follow_redirects=False
+    )
+    assert response.headers["location"] == f"/pledges/{due.token}/return"
+    assert await balances(ledger) == PAID and len(standin.payments()) == 1
+
+
+async def test_pay_now_after_giving_up_at_the_checkout_makes_a_new_payment(client, standin, due):
+    first = await pay_now(client, due)
+    checkout(first, "canceled")
+    standin.drain()  # the webhook is late
+    second = await pay_now(client, due)
+    assert second != first and second.startswith(standin.url + "/checkout/tr_")
+    assert len(standin.payments()) == 2
+
+
 async def test_a_partly_paid_pledge_pays_what_is_left(client, standin, pledges, ledger, due):
     await pledges.receive(
         due.id,
