@@ -77,7 +77,7 @@ def test_a_decided_payment_shows_what_became_of_it_and_takes_no_second_choice(mo
 
     page = requests.get(f"{standin.url}/checkout/{payment.id}", timeout=5)
 
-    assert page.status_code == 200 and "Deze betaling is failed" in page.text and "<form" not in page.text
+    assert page.status_code == 200 and "Deze betaling is mislukt" in page.text and "<form" not in page.text
     assert f'href="{RETURN}"' in page.text
     assert checkout(standin, payment.id, "paid").status_code == 409
     assert mollie.payments.get(payment.id).failed_at
