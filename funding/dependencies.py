@@ -25,7 +25,11 @@ def provide_programmes(ledger: NamedDependency[LedgerService]) -> ProgrammeServi
 def pledge_service(settings: Settings, ledger: LedgerService | None = None) -> PledgeService:
     """The pledge service as the app and the command line use it: mail through `settings`."""
     notices = PledgeNotices(
-        Mailer(settings), base_url=settings.base_url, bank_name=settings.bank_name, bank_iban=settings.bank_iban
+        Mailer(settings),
+        base_url=settings.base_url,
+        bank_name=settings.bank_name,
+        bank_iban=settings.bank_iban,
+        online=bool(settings.mollie_api_key),
     )
     return PledgeService(ledger, notices=notices, max_pledge=Money.euros(settings.max_pledge_euros))
 

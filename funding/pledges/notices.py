@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from funding.i18n import _, format_day, use_locale
 from funding.mail import Mail, Mailer, MailError
+from funding.pledges.tables import PaymentPreference
 
 if TYPE_CHECKING:
     from funding.pledges.service import PledgeRecord, Round
@@ -17,10 +18,12 @@ log = logging.getLogger(__name__)
 
 
 class PledgeNotices:
-    def __init__(self, mailer: Mailer, *, base_url: str, bank_name: str, bank_iban: str) -> None:
+    def __init__(self, mailer: Mailer, *, base_url: str, bank_name: str, bank_iban: str, online: bool = False) -> None:
         self.mailer = mailer
         self.base_url = base_url.rstrip("/")
         self.bank_name, self.bank_iban = bank_name, bank_iban
+        self.online = online
+        """Paying online is on (Mollie configured): a pledger who prefers it is told so."""
 
     def link(self, pledge: PledgeRecord) -> str:
         return f"{self.base_url}/pledges/{pledge.token}"
@@ -35,12 +38,24 @@ class PledgeNotices:
                     "by %(day)s. We will let you know either way."
                 ) % {"day": format_day(fund.closes_on)}
             else:
-                how = _("Please transfer %(amount)s to %(iban)s (%(name)s), quoting reference %(reference)s.") % {
+                transfer = {
                     "amount": pledge.amount.format(pledge.locale),
                     "iban": self.bank_iban,
                     "name": self.bank_name,
                     "reference": pledge.formatted_reference,
                 }
+                if self.online and pledge.payment_preference is PaymentPreference.online:
+                    how = (
+                        _(
+                            "Pay %(amount)s online on your pledge's page (link below), or transfer it to %(iban)s "
+                            "(%(name)s), quoting reference %(reference)s."
+                        )
+                        % transfer
+                    )
+                else:
+                    how = _("Please transfer %(amount)s to %(iban)s (%(name)s), quoting reference %(reference)s.") % (
+                        transfer
+                    )
             await self._send(
                 pledge,
                 _("Your pledge to %(round)s") % {"round": fund.title(pledge.locale)},

@@ -10,7 +10,7 @@ from funding.mail import Mailer
 from funding.money import Money
 from funding.pledges.notices import PledgeNotices
 from funding.pledges.service import PledgeService
-from funding.pledges.tables import RoundModel
+from funding.pledges.tables import PaymentPreference, RoundModel
 from funding.settings import Settings
 from tests.mail.test_mailer import smtp_server  # noqa: F401  (the fixture)
 from tests.pledges.conftest import cash, make_round
@@ -64,6 +64,22 @@ async def test_release_mail_in_english_lands_in_the_outbox(ledger, year, orgs, c
     released = messages[1].get_content()
     assert "€100,000.00" in released and "you owe nothing" in released and "Gemeente Utrecht" in released
     assert all(m["To"] == "finance@utrecht.example" for m in messages)
+
+
+async def test_a_pledger_who_prefers_to_pay_online_is_told_how_when_mollie_is_on(ledger, year, orgs, clock, tmp_path):
+    notices = PledgeNotices(
+        Mailer(Settings(outbox_dir=str(tmp_path))), base_url=BASE, bank_name="S", bank_iban="NL91", online=True
+    )
+    pledges = PledgeService(ledger, notices=notices, clock=clock)
+    await make_round(pledges, year)
+    await pledges.pledge("2026", cash(orgs["utrecht"], 500, locale="en", payment_preference=PaymentPreference.online))
+    await pledges.pledge("2026", cash(orgs["amsterdam"], 500, locale="en"))
+    online, invoice = (
+        email.message_from_bytes(path.read_bytes(), policy=default_policy).get_content()
+        for path in sorted(tmp_path.glob("*.eml"))
+    )
+    assert "Pay €500.00 online on your pledge's page" in online and "NL91" in online
+    assert "online" not in invoice and "Please transfer €500.00 to NL91" in invoice
 
 
 async def test_a_mail_server_that_is_down_never_undoes_the_pledge(ledger, year, orgs, clock, caplog):
