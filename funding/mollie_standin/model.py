@@ -22,6 +22,8 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from funding.money import Money
+
 DOCS = "https://docs.mollie.com/reference/"
 ERROR_DOCS = "https://docs.mollie.com/overview/handling-errors"
 HAL = "application/hal+json"
@@ -169,8 +171,8 @@ def decode(body: bytes, into: type[T]) -> T:
 
 
 def cents(amount: Amount) -> int:
-    whole, fraction = amount.value.split(".")
-    value = int(whole) * 100 + int(fraction)
+    """Mollie's amount string (its shape checked by `Value`), read by the app's own money type."""
+    value = Money.from_mollie({"currency": amount.currency, "value": amount.value}).cents
     if value < 1:
         raise StandinError(422, "The amount is lower than the minimum", "amount.value")
     return value
@@ -458,9 +460,7 @@ def link(href: str, kind: str = HAL) -> dict[str, str]:
 
 
 def money(amount_cents: int) -> dict[str, str]:
-    sign = "-" if amount_cents < 0 else ""
-    whole, fraction = divmod(abs(amount_cents), 100)
-    return {"currency": CURRENCY, "value": f"{sign}{whole}.{fraction:02d}"}
+    return Money(amount_cents).to_mollie()
 
 
 def stamp(moment: datetime | None) -> str | None:
