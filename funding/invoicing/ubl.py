@@ -16,6 +16,7 @@ rules (`tests/invoicing/peppol.py`).
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import date
 
@@ -43,6 +44,8 @@ UNIT_ONE = "C62"
 """UN/ECE recommendation 20: "one", a unit without dimension."""
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 """Written out: ElementTree's own uses single quotes, which is valid but unusual."""
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters outside XML 1.0's `Char` production."""
 PAYMENT_TERMS = {
     "nl": "Te betalen vóór {due} onder vermelding van {reference}.",
     "en": "Please pay by {due}, quoting {reference}.",
@@ -171,6 +174,10 @@ def _amount(parent: ET.Element, tag: str, money: Money) -> None:
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
+    """A child with text; empty attributes are left out. ElementTree escapes markup but writes
+    control characters as they are, which no XML parser reads back: those are refused."""
+    if bad := _NOT_XML.search(text):
+        raise ValueError(f"{tag} holds {bad.group()!r}, which XML cannot carry: {text!r}")
     element = ET.SubElement(parent, tag, {name: value for name, value in attributes.items() if value})
     element.text = text
     return element

@@ -124,6 +124,12 @@ def test_markup_in_names_is_escaped_and_reads_back_unchanged() -> None:
     assert not tree.findall(".//script")
 
 
+def test_a_control_character_is_refused_not_written() -> None:
+    buyer = msgspec.structs.replace(MUNICIPALITY, name="Gemeente\x0bAmsterdam")
+    with pytest.raises(ValueError, match="XML cannot carry"):
+        render_ubl(invoice(buyer=buyer))
+
+
 def test_accents_are_written_as_utf8() -> None:
     xml = render_ubl(EDGE_CASES["accents"])
     assert xml.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n')
