@@ -58,9 +58,13 @@ def render_ubl(document: Document) -> bytes:
     A buyer reference (BT-10) or an order reference (BT-13) must be present (PEPPOL-EN16931-R003).
     When the buyer gave no reference, the pledge's payment reference stands in as the buyer
     reference: it identifies the pledge the document bills, and it is what the buyer's payment
-    will quote. Credit notes carry no payment means or due date (nothing is to be paid to the
-    seller; NL-R-007 asks for payment means only when the buyer pays), but the invoice they
-    correct (BT-25, NL-R-001).
+    will quote. Credit notes carry the invoice they correct (BT-25, NL-R-001) and no payment
+    means, terms or due date: nothing is to be paid to the seller, and NL-R-007 asks for payment
+    means only when the buyer pays.
+
+    Whether the result can travel over Peppol depends on the parties: a buyer known only by an
+    e-mail address (endpoint scheme `EM`) passes EN 16931 but not Peppol's list of address
+    schemes (PEPPOL-EN16931-CL008); send that buyer the document by e-mail.
     """
     credit = document.kind is DocumentKind.credit_note
     root = ET.Element(

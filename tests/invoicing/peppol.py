@@ -6,10 +6,11 @@ CEN EN 16931 rules nor the Peppol BIS 3 rules (NL-R-* included) report a `failed
 report is read with lxml. Warnings are collected, and shown only when a document fails.
 
 The artefacts are test data outside the repository: the folder `FUNDING_PEPPOL_RULES` names,
-else `shared/data/peppol-bis-3` beside the repository (`rules_folder()`). Compiling them takes a
-moment, so a test session builds one `PeppolValidator` (`PeppolValidator.load`, cached) and
-shares it through the `peppol` fixture; `tests/invoicing/conftest.py` skips the tests that ask
-for it when the folder is missing, and stops a CI run instead.
+else `shared/data/peppol-bis-3` beside the repository (`rules_folder()`). Compiling them takes
+about half a second (a document's check then about 10 ms), so a test session builds one
+`PeppolValidator` (`PeppolValidator.load`, cached) and shares it through the `peppol` fixture;
+`tests/invoicing/conftest.py` skips the tests that ask for it when the folder is missing, and
+stops a CI run instead.
 
     def test_issued_invoice_is_peppol(peppol: PeppolValidator) -> None:
         peppol.assert_valid(render_ubl(document))
