@@ -97,7 +97,8 @@ EDGE_CASES: dict[str, Document] = {
         buyer=Party(
             name="Ministerie van Binnenlandse Zaken en Koninkrijksrelaties, Directoraat-Generaal Overheidsorganisatie, "
             "Directie Informatiesamenleving en Overheid",
-            street="Turfmarkt 147, Gebouw Hoftoren, Verdieping 21, Kamer 21.118, t.a.v. de afdeling Crediteurenadministratie",
+            street="Turfmarkt 147, Gebouw Hoftoren, Verdieping 21, Kamer 21.118, "
+            "t.a.v. de afdeling Crediteurenadministratie",
             postcode="2511 DP",
             city="Den Haag",
             endpoint_scheme="0190",
