@@ -19,8 +19,10 @@ def extracted_messages() -> set[str]:
 
 def extracted_forms() -> dict[str, tuple[str, ...]]:
     """msgid -> the message's forms: itself, or ngettext's singular and plural."""
-    method_map = [("funding/**.py", "python"), ("templates/**.html", "jinja2")]
-    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    # The site's templates, and those a package ships (the invoice's, in funding/invoicing/templates).
+    templates = ("templates/**.html", "funding/**/templates/**.html")
+    method_map = [("funding/**.py", "python"), *((pattern, "jinja2") for pattern in templates)]
+    options = {pattern: {"extensions": "jinja2.ext.i18n"} for pattern in templates}
     found = {}
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map=method_map, options_map=options

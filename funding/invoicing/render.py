@@ -1,0 +1,156 @@
+"""An invoice or credit note as a PDF and as HTML, both from the one template `document.html`.
+
+The PDF is made with xhtml2pdf: HTML and CSS laid out by ReportLab, pure Python from pip with
+no system libraries (WeasyPrint would need Pango), so the PDF and the HTML view share one Jinja
+template and cannot say different things. ReportLab's own fonts are Bitstream Vera (a licence
+that allows redistribution; € and the accents of Dutch and Frisian names are in it), embedded
+as subsets, so no PDF reader substitutes a font of its own.
+
+Rendering is deterministic: the same document gives the same bytes (no clock, no random ID),
+because ReportLab's "invariant" mode is on while a document is made. That mode, and the font a
+page starts in, are ReportLab module settings, so documents are made one at a time (xhtml2pdf
+does so anyway: ReportLab keeps its fonts in module globals).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import reportlab
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from reportlab import rl_config
+from stdnum import iban, iso11649
+from xhtml2pdf import pisa
+from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+from funding import i18n
+from funding.invoicing.document import Document, DocumentKind, Party
+from funding.money import Money, babel_locale
+
+FONT_DIR = Path(reportlab.__file__).parent / "fonts"
+"""Bitstream Vera, as ReportLab ships it (`bitstream-vera-license.txt` beside the fonts)."""
+FONT_FAMILY = "vera"
+"""The name `pdf.css` gives the fonts; xhtml2pdf registers the regular face as `vera_00`."""
+
+# A document may read its fonts and nothing else: no network, no other file.
+POLICY = ResourceAccessPolicy(allow_remote=False, base_dir=FONT_DIR, max_render_seconds=30)
+
+_rendering = threading.Lock()
+
+environment = Environment(
+    loader=PackageLoader("funding.invoicing"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+    auto_reload=False,
+)
+# The i18n extension adds this method to the Environment; jinja2's types do not know it.
+environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+class RenderError(RuntimeError):
+    """xhtml2pdf reported errors while making the PDF."""
+
+
+def _money(value: Money) -> str:
+    return value.format(i18n.current_locale())
+
+
+def _day(value: date) -> str:
+    return i18n.format_day(value, "long")
+
+
+environment.filters.update(money=_money, day=_day)
+
+
+def render_html(document: Document) -> str:
+    """The document as an HTML fragment (`<article class="invoice">`), in its own language, for a
+    site page to put in its content block (`templates/public/invoice.html`)."""
+    with i18n.use_locale(document.language):
+        return environment.get_template("document.html").render(_context(document))
+
+
+def render_pdf(document: Document) -> bytes:
+    """The document as an A4 PDF in its own language: selectable text, fonts embedded."""
+    with i18n.use_locale(document.language):
+        html = environment.get_template("pdf.html").render(
+            _context(document), font_dir=FONT_DIR.as_posix(), font_family=FONT_FAMILY
+        )
+    out = io.BytesIO()
+    with _reportlab_settings():
+        status = pisa.CreatePDF(html, dest=out, resource_policy=POLICY, encoding="utf-8")
+    if status.err:
+        raise RenderError(f"xhtml2pdf reported {status.err} error(s) rendering {document.number}")
+    return out.getvalue()
+
+
+def title(document: Document) -> str:
+    """`Factuur 2026-0001`, `Credit note 2026-0002`: in the document's language."""
+    with i18n.use_locale(document.language):
+        return _heading(document)
+
+
+@contextmanager
+def _reportlab_settings() -> Iterator[None]:
+    """Invariant mode (a fixed timestamp and an ID from the content, not the clock) and the
+    embedded font as the one each page starts with (else every page lists Helvetica, which
+    is not embedded)."""
+    with _rendering:
+        before = rl_config.invariant, rl_config.canvas_basefontname
+        rl_config.invariant, rl_config.canvas_basefontname = 1, f"{FONT_FAMILY}_00"
+        try:
+            yield
+        finally:
+            rl_config.invariant, rl_config.canvas_basefontname = before
+
+
+def _heading(document: Document) -> str:
+    _ = i18n.gettext
+    if document.kind == DocumentKind.credit_note:
+        return _("Credit note %(number)s") % {"number": document.number}
+    return _("Invoice %(number)s") % {"number": document.number}
+
+
+def _context(document: Document) -> dict[str, object]:
+    return {
+        "doc": document,
+        "credit": document.kind == DocumentKind.credit_note,
+        "heading": _heading(document),
+        "reference": iso11649.format(document.payment_reference),
+        "iban": iban.format(document.seller_iban),
+        "seller_ids": identifiers(document.seller),
+        "buyer_ids": identifiers(document.buyer),
+        "seller_country": _country(document.seller),
+        "buyer_country": _country(document.buyer),
+    }
+
+
+def identifiers(party: Party) -> list[tuple[str, str]]:
+    """The party's registrations and addresses as (label, value), in the current language:
+    OIN or KvK number (its legal ID, else its Peppol address), VAT number, e-mail."""
+    _ = i18n.gettext
+    labels = {"0190": _("OIN"), "0106": _("KvK number")}
+    found: list[tuple[str, str]] = []
+    for scheme, value in ((party.legal_id_scheme, party.legal_id), (party.endpoint_scheme, party.endpoint_id)):
+        if scheme in labels and value and (labels[scheme], value) not in found:
+            found.append((labels[scheme], value))
+    if party.vat_number:
+        found.append((_("VAT number"), party.vat_number))
+    email = party.contact_email or (party.endpoint_id if party.endpoint_scheme == "EM" else "")
+    if email:
+        found.append((_("E-mail"), email))
+    return found
+
+
+def _country(party: Party) -> str:
+    """The country's name when it is not the Netherlands (a Dutch address needs none)."""
+    if party.country in ("", "NL"):
+        return ""
+    return babel_locale(i18n.current_locale()).territories.get(party.country, party.country)
