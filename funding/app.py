@@ -22,6 +22,7 @@ from funding.payments.mollie import checkout_origin
 from funding.periodic import every
 from funding.pledges.closing import round_closer
 from funding.public.controllers import PublicController
+from funding.public.invoices import InvoiceController
 from funding.public.pledging import PledgeController
 from funding.public.rounds import RoundController
 from funding.settings import Settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             PublicController,
             PledgeController,
+            InvoiceController,
             RoundController,
             LedgerApiController,
             TotalsApiController,

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import sys
+from pathlib import Path
 
 import click
 import httpx
@@ -366,6 +367,76 @@ def record_pledge(
         f"recorded {pledge.formatted_reference}: {pledge.organisation_name}, {pledge.amount}, {pledge.status.value}"
     )
     click.echo(f"the pledge's page: {settings.base_url}/pledges/{pledge.token}")
+
+
+@main.group()
+def invoices() -> None:
+    """Invoices and credit notes (PDF and Peppol BIS Billing 3.0 UBL)."""
+
+
+def _invoices(settings: Settings):
+    from funding.dependencies import invoice_service
+
+    _bind(settings)
+    return invoice_service(settings)
+
+
+def _invoice_call(call):
+    from funding.invoicing.service import InvoiceError
+    from funding.pledges.service import PledgeError
+
+    try:
+        return asyncio.run(call)
+    except (InvoiceError, PledgeError) as refused:
+        raise click.ClickException(str(refused)) from refused
+
+
+@invoices.command(name="issue")
+@click.argument("pledge")
+def issue_invoice(pledge: str) -> None:
+    """Issue the invoice of the due pledge PLEDGE (its RF reference), mail it and hand it to
+    the Peppol outbox. A pledge is invoiced once; a second request is refused."""
+    service = _invoices(Settings.from_env())
+
+    async def issue():
+        found = await service.pledges.pledge_by_reference(pledge)
+        return await service.issue(found.id)
+
+    issued = _invoice_call(issue())
+    click.echo(f"invoice {issued.number}: {issued.document.buyer.name}, {issued.amount}, due {issued.due_date}")
+
+
+@invoices.command(name="credit")
+@click.argument("number")
+@click.option("--amount", required=True, help="Euros to credit: at most what the invoice still asks.")
+@click.option("--reason", required=True, help="Why, as the credit note will say.")
+def credit_invoice(number: str, amount: str, reason: str) -> None:
+    """Issue a credit note for part or all of invoice NUMBER."""
+    from funding.money import MoneyError
+
+    try:
+        euros = _typed_euros(amount)
+    except MoneyError as bad:
+        raise click.BadParameter(str(bad), param_hint="--amount") from bad
+    service = _invoices(Settings.from_env())
+    issued = _invoice_call(service.credit(number, euros, reason))
+    click.echo(f"credit note {issued.number} for invoice {number}: {issued.amount}")
+
+
+@invoices.command(name="save")
+@click.argument("number")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def save_invoice(number: str, folder: Path) -> None:
+    """Write invoice NUMBER's stored PDF and XML into FOLDER, byte for byte as issued."""
+    service = _invoices(Settings.from_env())
+
+    async def files():
+        return [(suffix, *await service.file(number, suffix)) for suffix in ("pdf", "xml")]
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for suffix, issued, data in _invoice_call(files()):
+        (folder / issued.filename(suffix)).write_bytes(data)
+        click.echo(folder / issued.filename(suffix))
 
 
 @main.group()

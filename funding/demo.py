@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from funding.db import write_transaction
+from funding.invoicing.service import InvoiceService, Seller
 from funding.ledger.service import LedgerService, Leg
 from funding.money import Money
 from funding.organisations.service import OrganisationService
@@ -34,6 +35,7 @@ from funding.pledges.keys import CostSharingKey, KeyKind, Tier
 from funding.pledges.service import Change, NewPledge, PledgeRecord, PledgeService
 from funding.pledges.tables import ContributionForm, PaymentPreference, PledgeSource, RoundModel
 from funding.programme.service import ProgrammeService, expense_account
+from funding.settings import Settings
 
 SLUG = "kennisnetwerk-demo"
 
@@ -422,7 +424,7 @@ class _Demo:
     async def load(self) -> None:
         for name, label in ACCOUNTS.items():
             await self.ledger.open_account(name, label)
-        for organisation in ORGANISATIONS:
+        for number, organisation in enumerate(ORGANISATIONS, start=1):
             self.ids[organisation.name] = await self.registry.add(
                 kind=organisation.kind,
                 name=organisation.name,
@@ -430,10 +432,8 @@ class _Demo:
                 cbs_code=organisation.cbs_code,
                 population=organisation.population,
                 is_public=organisation.is_public,
-                city=organisation.name.removeprefix("Gemeente ")
-                if organisation.kind is OrganisationKind.gemeente
-                else "",
                 billing_email=f"demo+facturen-{_handle(organisation)}@example.org",
+                **_made_up_address(number, organisation),
             )
         programme = await self.programmes.create_programme(
             slug=SLUG,
@@ -503,6 +503,10 @@ class _Demo:
     # -- a keep-it-all top-up, open today: a visitor's pledge is due at once, so payable online --
     def _top_up(self, period: int) -> None:
         slug, opens = top_up_slug(self.year), self.today - TOP_UP_OPEN_FOR
+        # From here on, a pledge that becomes due with "invoice" chosen is invoiced (PDF and
+        # UBL, stored in the database; the demo mails nothing). Earlier ones are not: rendering
+        # every one would slow the demo's loading down for pages that look the same.
+        self.book.at(opens, self._start_invoicing)
         self.book.at(
             opens,
             functools.partial(
@@ -655,6 +659,9 @@ class _Demo:
             )
         self.book.at(day, functools.partial(self._make_pledge, slug, name, new))
 
+    async def _start_invoicing(self) -> None:
+        InvoiceService(self.pledges, Seller.from_settings(Settings()), clock=self.book.clock)
+
     async def _make_pledge(self, slug: str, name: str, new: NewPledge) -> None:
         self.made[slug, name] = await self.pledges.pledge(slug, new)
 
@@ -683,6 +690,23 @@ def _handle(organisation: DemoOrganisation) -> str:
         return organisation.cbs_code.lower()
     ascii_name = unicodedata.normalize("NFKD", organisation.name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+
+
+def _made_up_address(number: int, organisation: DemoOrganisation) -> dict[str, str]:
+    """Where invoices go: a made-up street and postcode, and a made-up OIN for a public body (KvK
+    number for a company), so the demo's e-invoices have the parties a buyer's access point needs."""
+    gemeente = organisation.kind is OrganisationKind.gemeente
+    identifier: dict[str, str] = {}
+    if organisation.kind is OrganisationKind.company:
+        identifier["kvk"] = f"{90_000_000 + number}"
+    elif organisation.kind is not OrganisationKind.individual:
+        identifier["oin"] = f"{99_000_000_000_000_000_000 + number:020d}"[-20:]
+    return {
+        "address": f"Voorbeeldstraat {number}",
+        "postcode": f"{1000 + number * 37 % 8999:04d} DM",
+        "city": organisation.name.removeprefix("Gemeente ") if gemeente else "Den Haag",
+        **identifier,
+    }
 
 
 def _buyer_reference(number: int, year: int) -> str:

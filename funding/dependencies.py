@@ -1,8 +1,12 @@
 """Services handed to controllers by Litestar's dependency injection."""
 
+from pathlib import Path
+
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
+from funding.invoicing.peppol import OutboxAccessPoint
+from funding.invoicing.service import InvoiceService, Seller
 from funding.ledger.service import LedgerService
 from funding.mail import Mailer
 from funding.money import Money
@@ -23,19 +27,33 @@ def provide_programmes(ledger: NamedDependency[LedgerService]) -> ProgrammeServi
 
 
 def pledge_service(settings: Settings, ledger: LedgerService | None = None) -> PledgeService:
-    """The pledge service as the app and the command line use it: mail through `settings`."""
+    """The pledge service as the app and the command line use it: mail through `settings`, and
+    invoices issued as pledges become due (see `invoice_service`)."""
+    return invoice_service(settings, ledger).pledges
+
+
+def invoice_service(settings: Settings, ledger: LedgerService | None = None) -> InvoiceService:
+    mailer = Mailer(settings)
     notices = PledgeNotices(
-        Mailer(settings),
+        mailer,
         base_url=settings.base_url,
         bank_name=settings.bank_name,
         bank_iban=settings.bank_iban,
         online=bool(settings.mollie_api_key),
     )
-    return PledgeService(ledger, notices=notices, max_pledge=Money.euros(settings.max_pledge_euros))
+    pledges = PledgeService(ledger, notices=notices, max_pledge=Money.euros(settings.max_pledge_euros))
+    outbox = Path(settings.peppol_outbox_dir or Path(settings.outbox_dir) / "peppol")
+    return InvoiceService(
+        pledges, Seller.from_settings(settings), mailer=mailer, access_point=OutboxAccessPoint(outbox)
+    )
 
 
-def provide_pledges(state: State, ledger: NamedDependency[LedgerService]) -> PledgeService:
-    return pledge_service(state.settings, ledger)
+def provide_invoices(state: State, ledger: NamedDependency[LedgerService]) -> InvoiceService:
+    return invoice_service(state.settings, ledger)
+
+
+def provide_pledges(invoices: NamedDependency[InvoiceService]) -> PledgeService:
+    return invoices.pledges
 
 
 def payment_service(settings: Settings, mollie: Mollie, ledger: LedgerService | None = None) -> PaymentService:
@@ -62,6 +80,7 @@ SERVICES = {
     "ledger": Provide(provide_ledger, sync_to_thread=False),
     "programmes": Provide(provide_programmes, sync_to_thread=False),
     "programme": Provide(provide_programme),
+    "invoices": Provide(provide_invoices, sync_to_thread=False),
     "pledges": Provide(provide_pledges, sync_to_thread=False),
     "payments": Provide(provide_payments, sync_to_thread=False),
 }

@@ -36,13 +36,21 @@ class MailError(Exception):
     """A message that was not accepted: refused by the server, unreachable server, or a bad header."""
 
 
+class Attachment(msgspec.Struct, frozen=True):
+    filename: str
+    content_type: str
+    """`application/pdf`, `application/xml`: maintype/subtype."""
+    data: bytes
+
+
 class Mail(msgspec.Struct, frozen=True):
-    """One plain-text message to one recipient."""
+    """One plain-text message to one recipient, with any attachments."""
 
     to: str
     subject: str
     text: str
     reply_to: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,9 @@ class Mailer:
         # The sender's domain, not the host's name: make_msgid would otherwise look that up.
         email["Message-ID"] = make_msgid(domain=domain_of(self.sender) or "localhost")
         email.set_content(message.text, charset="utf-8", cte="quoted-printable")
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            email.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
         return email
 
     def _write_to_outbox(self, data: bytes) -> Path:

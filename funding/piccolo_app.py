@@ -2,6 +2,7 @@
 
 from piccolo.conf.apps import AppConfig
 
+from funding.invoicing.tables import Invoice, InvoiceDelivery
 from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
 from funding.organisations.tables import Organisation
 from funding.payments.tables import MollieBooking, MolliePayment, RefundRequest
@@ -30,6 +31,8 @@ APP_CONFIG = AppConfig(
         MolliePayment,
         MollieBooking,
         RefundRequest,
+        Invoice,
+        InvoiceDelivery,
     ],
     migration_dependencies=[],
     commands=[],

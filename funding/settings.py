@@ -64,6 +64,24 @@ class Settings:
     bank_name: str = "Stichting Kennisnetwerk (demo)"
     bank_iban: str = "NL91ABNA0417164300"
     """The programme's bank account, shown to pledgers who pay by transfer (the default is an example)."""
+    bank_bic: str = "ABNANL2A"
+    seller_name: str = "Stichting Kennisnetwerk (demo)"
+    """The legal name invoices are issued in (the defaults are examples, for the demo)."""
+    seller_street: str = "Lange Voorhout 1"
+    seller_postcode: str = "2514 EA"
+    seller_city: str = "Den Haag"
+    seller_kvk: str = "12345678"
+    """The seller's KvK number: its legal registration and Peppol address (scheme 0106) on e-invoices."""
+    seller_oin: str = ""
+    """Set instead of the KvK number's role when the programme is run by a public body (scheme 0190)."""
+    seller_vat: str = ""
+    """A VAT number, if the programme has one (contributions are outside the scope of VAT)."""
+    seller_email: str = "financien@kennisnetwerk.example"
+    invoice_payment_days: int = 30
+    vat_exemption_nl: str = "Bijdrage buiten de reikwijdte van de btw: geen vergoeding voor een prestatie"
+    vat_exemption_en: str = "Contribution outside the scope of VAT: no consideration for a supply"
+    peppol_outbox_dir: str = ""
+    """Where the outbox access point leaves e-invoices for a Peppol access point; empty: `<outbox>/peppol`."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -94,6 +112,19 @@ class Settings:
             max_pledge_euros=int(environ.get("FUNDING_MAX_PLEDGE") or cls.max_pledge_euros),
             bank_name=environ.get("FUNDING_BANK_NAME") or cls.bank_name,
             bank_iban=environ.get("FUNDING_BANK_IBAN") or cls.bank_iban,
+            bank_bic=environ.get("FUNDING_BANK_BIC") or cls.bank_bic,
+            seller_name=environ.get("FUNDING_SELLER_NAME") or cls.seller_name,
+            seller_street=environ.get("FUNDING_SELLER_STREET") or cls.seller_street,
+            seller_postcode=environ.get("FUNDING_SELLER_POSTCODE") or cls.seller_postcode,
+            seller_city=environ.get("FUNDING_SELLER_CITY") or cls.seller_city,
+            seller_kvk=environ.get("FUNDING_SELLER_KVK") or cls.seller_kvk,
+            seller_oin=environ.get("FUNDING_SELLER_OIN", ""),
+            seller_vat=environ.get("FUNDING_SELLER_VAT", ""),
+            seller_email=environ.get("FUNDING_SELLER_EMAIL") or cls.seller_email,
+            invoice_payment_days=int(environ.get("FUNDING_PAYMENT_TERM_DAYS") or cls.invoice_payment_days),
+            vat_exemption_nl=environ.get("FUNDING_VAT_EXEMPTION_NL") or cls.vat_exemption_nl,
+            vat_exemption_en=environ.get("FUNDING_VAT_EXEMPTION_EN") or cls.vat_exemption_en,
+            peppol_outbox_dir=environ.get("FUNDING_PEPPOL_OUTBOX", ""),
         )
 
     @property

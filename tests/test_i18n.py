@@ -96,3 +96,11 @@ def test_translations_compile_and_switch_with_the_locale():
 )
 def test_negotiate_maps_language_tags_onto_the_supported_locales(requested, locale):
     assert negotiate(requested) == locale
+
+
+@pytest.mark.parametrize("locale", ["nl", "en"])
+def test_each_catalog_parses_without_a_broken_entry(locale):
+    """A msgid without its msgstr would otherwise be skipped with only a warning."""
+    with catalog_path(locale).open("rb") as po:
+        catalog = read_po(po, locale=locale, abort_invalid=True)
+    assert len(catalog) > 50

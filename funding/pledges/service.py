@@ -15,10 +15,10 @@ import logging
 import re
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -69,8 +69,13 @@ PROGRAMME_TIME = ZoneInfo("Europe/Amsterdam")
 ROUND_LOCK = 30_000_000
 """Plus the round's id: the PostgreSQL advisory lock that serialises changes to one round."""
 RECEIVABLE, CONTRIBUTIONS, IN_KIND_INCOME = "assets:receivable:pledges", "income:contributions", "income:in-kind"
+INVOICED = "assets:receivable:invoices"
+"""The part of the receivable an invoice claims: issuing one moves the pledge's claim here under
+the invoice's number, so the public ledger and the invoice point at each other; payments settle
+the invoice first; a credit note moves what it takes back to `RECEIVABLE`."""
 REFUNDS = "liabilities:refunds"
 """Money received that no pledge can take (overpaid, cancelled, released): owed back until a person acts."""
+INVOICED_LABEL = "Gefactureerde bijdragen"
 ANONYMOUS = "anonieme bijdrager"
 """How the public journal names a contributor that is not to be named (it is in Dutch, as the journal is)."""
 ASKED_KINDS = tuple(kind.value for kind in ALWAYS_PUBLIC)
@@ -123,6 +128,26 @@ class AlreadyCovered(PledgeError):
 
 class NotChangeable(PledgeError):
     pass
+
+
+class NotBillable(PledgeError):
+    """A pledge that cannot be invoiced (not due, in kind, paid in part, or invoiced already)."""
+
+
+class Billing(Protocol):
+    """What invoicing does when a pledge's claim changes; the app sets one on the service.
+
+    `credit_note` runs inside the pledge's write transaction, under its round's lock, and answers
+    the number of the credit note it issued: the service books it. `became_due` and
+    `send_pending` run after the commit (an invoice that fails to render or a mail server that
+    is down never undoes a pledge)."""
+
+    async def credit_note(self, pledge: PledgeRecord, amount: Money, reason: str) -> str: ...
+
+    async def became_due(self, pledge: PledgeRecord) -> None: ...
+
+    async def send_pending(self) -> None:
+        """After the commit: send the credit notes the transaction issued."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +219,8 @@ class PledgeRecord:
     decision_date: date | None
     created_at: datetime
     booked_seq: int | None
+    billed: Money = field(default_factory=Money.zero)
+    """What its invoice claims, net of credit notes (zero: not invoiced)."""
     members: tuple[tuple[int, str], ...] = ()
     """An umbrella pledge's members (id, name), not counting the umbrella body itself, as the
     pledge was made: an ended pledge lists them too."""
@@ -215,6 +242,11 @@ class PledgeRecord:
     def changeable(self) -> bool:
         """The pledger may change or cancel it while nothing is paid."""
         return self.status in (PledgeStatus.conditional, PledgeStatus.due) and not self.paid
+
+    @property
+    def invoice_open(self) -> Money:
+        """What of its invoice's claim is still open: payments settle the invoice first."""
+        return invoice_open(self.billed, self.paid)
 
     @property
     def formatted_reference(self) -> str:
@@ -376,6 +408,7 @@ class _Outcome:
     """What a transaction decided, for the mail sent after it commits."""
 
     released: list[PledgeRecord] = field(default_factory=list)
+    due: list[PledgeRecord] = field(default_factory=list)
 
 
 class PledgeService:
@@ -386,6 +419,7 @@ class PledgeService:
         programmes: ProgrammeService | None = None,
         notices: PledgeNotices | None = None,
         *,
+        billing: Billing | None = None,
         max_pledge: Money = MAX_PLEDGE,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -393,6 +427,7 @@ class PledgeService:
         self.organisations = organisations or OrganisationService()
         self.programmes = programmes or ProgrammeService(self.ledger)
         self.notices = notices
+        self.billing = billing
         self.max_pledge = max_pledge
         self.clock = clock or (lambda: datetime.now(UTC))
 
@@ -437,6 +472,7 @@ class PledgeService:
             await self.ledger.open_account(account, label)
         await self.ledger.open_account(IN_KIND_INCOME, "Bijdragen in natura")
         await self.ledger.open_account(REFUNDS, "Terug te betalen bijdragen")
+        await self.ledger.open_account(INVOICED, INVOICED_LABEL)
         async with write_transaction():
             if await FundingRound.exists().where(FundingRound.slug == slug):
                 raise PledgeError(_("There is a round with this slug already."), "slug")
@@ -570,7 +606,9 @@ class PledgeService:
         pledged = await self.pledge_by_token(pledged.token)
         if self.notices:
             await self.notices.confirmed(pledged, fund)
-        return pledged
+        if self.billing and pledged.status is PledgeStatus.due:
+            await self.billing.became_due(pledged)
+        return await self.pledge_by_token(pledged.token)
 
     def _checked(self, fund: Round, new: NewPledge) -> NewPledge:
         """The pledge's own rules, before anything is read; amounts come out whole."""
@@ -693,6 +731,9 @@ class PledgeService:
                 return await self.pledge_by_token(token)
             if not fund.accepts_pledges(self.today()):
                 raise NotChangeable(_("The round has closed: please contact us to change this pledge."))
+            rebill = bool(pledge.billed)
+            if rebill:
+                await self._credit(pledge, fund, pledge.billed, "bedrag gewijzigd")
             if pledge.booked_seq is not None:
                 await self._unbook(pledge, "bedrag gewijzigd")
             await Pledge.update({Pledge.amount_cents: amount.cents, Pledge.hours: change.hours}).where(
@@ -704,6 +745,10 @@ class PledgeService:
             )
             if pledge.booked_seq is not None:
                 await self._book_due(changed, fund)
+        changed = await self.pledge_by_token(token)
+        if self.billing and rebill:
+            await self.billing.send_pending()
+            await self.billing.became_due(changed)
         return await self.pledge_by_token(token)
 
     async def cancel(self, token: str, *, reason: str, by_staff: bool = False) -> PledgeRecord:
@@ -720,11 +765,15 @@ class PledgeService:
                 raise NotChangeable(_("This pledge can no longer be cancelled."))
             if not by_staff and not fund.accepts_pledges(self.today()):
                 raise NotChangeable(_("The round has closed: please contact us to change this pledge."))
+            if pledge.billed:
+                await self._credit(pledge, fund, pledge.billed, reason or "toezegging ingetrokken")
             if pledge.booked_seq is not None:
                 await self._unbook(pledge, "toezegging ingetrokken")
             await self._end(pledge, PledgeStatus.cancelled, "cancelled", reason)
             if fund.key.kind is KeyKind.equal_split and fund.status is RoundStatus.open:
                 await self._recompute_equal_shares(fund, "left")
+        if self.billing:
+            await self.billing.send_pending()
         return await self.pledge_by_token(token)
 
     async def resend_link(self, slug: str, organisation_id: int) -> bool:
@@ -774,12 +823,16 @@ class PledgeService:
                     await Pledge.update({Pledge.status: PledgeStatus.due.value}).where(Pledge.id == pledge.id)
                     await self._event(pledge, "became_due", pledge.status, PledgeStatus.due, note=reason)
                     await self._book_due(replace(pledge, status=PledgeStatus.due), fund)
+                    outcome.due.append(pledge)
                 else:
                     await self._end(pledge, PledgeStatus.released, "released", reason)
                     outcome.released.append(pledge)
         if self.notices:
             for pledge in outcome.released:
                 await self.notices.released(await self.pledge_by_token(pledge.token), fund)
+        if self.billing:
+            for pledge in outcome.due:
+                await self.billing.became_due(await self.pledge_by_token(pledge.token))
         return fund
 
     async def close_due_rounds(self) -> list[Round]:
@@ -817,11 +870,17 @@ class PledgeService:
             held = amount - applied
             if held:
                 what += ", te verrekenen of terug te betalen" if not applied else ", deels terug te betalen"
+            settled = pledge.invoice_open - invoice_open(pledge.billed, pledge.paid + applied)
             entry = await self.ledger.append(
                 kind=kind,
                 description=f"{what}: {await self._public_name(pledge)}",
                 occurred_on=occurred_on,
-                legs=_nonzero(Leg(account, amount), Leg(RECEIVABLE, -applied), Leg(REFUNDS, -held)),
+                legs=_nonzero(
+                    Leg(account, amount),
+                    Leg(INVOICED, -settled),
+                    Leg(RECEIVABLE, settled - applied),
+                    Leg(REFUNDS, -held),
+                ),
                 reference=reference,
                 idempotency_key=idempotency_key,
             )
@@ -849,7 +908,9 @@ class PledgeService:
         """Money going back out (a refund, a chargeback), booked once: first from what
         `liabilities:refunds` holds for it (`held`, which the caller knows), then from what was
         applied to the pledge, which then owes that part again. Anything beyond both (a card
-        payment refunded more than it paid) is owed to us on `liabilities:refunds`."""
+        payment refunded more than it paid) is owed to us on `liabilities:refunds`. What goes
+        back onto an invoice's claim is credited at once: the invoice no longer asks for money
+        we returned."""
         if amount.cents <= 0 or held.cents < 0 or held > amount:
             raise PledgeError(_("Enter an amount of more than € 0."), "amount")
         async with write_transaction():
@@ -857,17 +918,83 @@ class PledgeService:
             if booked := await self.ledger.booked(idempotency_key):
                 return _receipt(pledge, booked, new=False)
             applied = min(amount - held, pledge.paid)
+            reopened = invoice_open(pledge.billed, pledge.paid - applied) - pledge.invoice_open
             entry = await self.ledger.append(
                 kind=kind,
                 description=f"{what}: {await self._public_name(pledge)}",
                 occurred_on=occurred_on,
-                legs=_nonzero(Leg(RECEIVABLE, applied), Leg(REFUNDS, amount - applied), Leg(account, -amount)),
+                legs=_nonzero(
+                    Leg(INVOICED, reopened),
+                    Leg(RECEIVABLE, applied - reopened),
+                    Leg(REFUNDS, amount - applied),
+                    Leg(account, -amount),
+                ),
                 reference=reference,
                 idempotency_key=idempotency_key,
             )
             if applied:
                 pledge = await self._paid(pledge, pledge.paid - applied, "payment_returned", applied, entry.seq)
-            return _receipt(pledge, entry, new=True)
+            if reopened and self.billing:
+                await self._credit(pledge, await self.round_by_id(pledge.round_id), reopened, "terugbetaald")
+        if reopened and self.billing:
+            await self.billing.send_pending()
+        return _receipt(pledge, entry, new=True)
+
+    # -- invoices -----------------------------------------------------------------------------
+    async def bill(self, pledge_id: int, issue: Callable[[PledgeRecord, Round], Awaitable[str]]) -> PledgeRecord:
+        """Invoice a due pledge that nothing has been paid on yet: `issue` makes the invoice under
+        the round's lock and answers its number; the journal then moves the pledge's claim to
+        `INVOICED` under that number, in the same transaction (a failure leaves neither)."""
+        async with write_transaction():
+            pledge = await self._locked(pledge_id)
+            if pledge.is_in_kind:
+                raise NotBillable(_("A contribution in kind is not invoiced."))
+            if pledge.billed:
+                raise NotBillable(_("This pledge has been invoiced already."))
+            if pledge.status is not PledgeStatus.due:
+                raise NotBillable(_("Only a pledge that is due, with nothing paid yet, can be invoiced."))
+            fund = await self.round_by_id(pledge.round_id)
+            number = await issue(pledge, fund)
+            await self.ledger.open_account(INVOICED, INVOICED_LABEL)
+            await self.ledger.append(
+                kind="invoice",
+                description=f"Gefactureerd met factuur {number} ({fund.name}): {await self._public_name(pledge)}",
+                occurred_on=self.today(),
+                legs=[Leg(INVOICED, pledge.amount), Leg(RECEIVABLE, -pledge.amount)],
+                reference=number,
+                idempotency_key=billing_key("invoice", number),
+            )
+            await Pledge.update({Pledge.billed_cents: pledge.amount.cents}).where(Pledge.id == pledge.id)
+            await self._event(pledge, "invoiced", pledge.status, pledge.status, note=number)
+        return await self.pledge_by_token(pledge.token)
+
+    async def credit(self, pledge_id: int, amount: Money, reason: str) -> PledgeRecord:
+        """Take back part of an invoice's open claim with a credit note (staff correcting an invoice)."""
+        async with write_transaction():
+            pledge = await self._locked(pledge_id)
+            await self._credit(pledge, await self.round_by_id(pledge.round_id), amount, reason)
+        if self.billing:
+            await self.billing.send_pending()
+        return await self.pledge_by_token(pledge.token)
+
+    async def _credit(self, pledge: PledgeRecord, fund: Round, amount: Money, reason: str) -> None:
+        """Inside the pledge's locked transaction: the billing issues a credit note for `amount`,
+        booked back from `INVOICED` to `RECEIVABLE` under its number."""
+        if self.billing is None:
+            raise NotBillable(_("Invoicing is not set up here."))
+        if amount.cents <= 0 or amount > pledge.invoice_open:
+            raise NotBillable(_("A credit note can take back at most what the invoice still asks."), "amount")
+        number = await self.billing.credit_note(pledge, amount, reason)
+        await self.ledger.append(
+            kind="credit_note",
+            description=f"Gecrediteerd met creditnota {number} ({fund.name}): {await self._public_name(pledge)}",
+            occurred_on=self.today(),
+            legs=[Leg(RECEIVABLE, amount), Leg(INVOICED, -amount)],
+            reference=number,
+            idempotency_key=billing_key("credit_note", number),
+        )
+        await Pledge.update({Pledge.billed_cents: (pledge.billed - amount).cents}).where(Pledge.id == pledge.id)
+        await self._event(pledge, "credited", pledge.status, pledge.status, amount=amount, note=number)
 
     async def _locked(self, pledge_id: int) -> PledgeRecord:
         """The pledge, read again once its round's lock is held (call inside a write transaction)."""
@@ -917,6 +1044,14 @@ class PledgeService:
                 for e in events
             ),
         )
+
+    async def pledge_by_reference(self, reference: str) -> PledgeRecord:
+        """The pledge whose payment reference is `reference` (`RF…`, spaces and case as typed)."""
+        compact = iso11649.compact(reference)
+        row = await Pledge.select(Pledge.token).where(Pledge.reference == compact).first()
+        if row is None:
+            raise PledgeNotFound(_("There is no pledge with this reference."))
+        return await self.pledge_by_token(row["token"])
 
     async def pledges(self, round_id: int) -> list[PledgeRecord]:
         rows = await Pledge.select().where(Pledge.round == round_id).order_by(Pledge.id)
@@ -1283,8 +1418,18 @@ def _nonzero(*legs: Leg) -> list[Leg]:
 def _receipt(pledge: PledgeRecord, entry: EntryRecord, *, new: bool) -> Receipt:
     """Read the split from the entry itself, so a retry reports what was booked the first time."""
     legs = {posting.account: Money(posting.amount) for posting in entry.postings}
-    applied, held = legs.get(RECEIVABLE, Money.zero()), legs.get(REFUNDS, Money.zero())
-    return Receipt(pledge=pledge, applied=abs(applied), held=abs(held), seq=entry.seq, new=new)
+    applied = abs(legs.get(RECEIVABLE, Money.zero())) + abs(legs.get(INVOICED, Money.zero()))
+    held = legs.get(REFUNDS, Money.zero())
+    return Receipt(pledge=pledge, applied=applied, held=abs(held), seq=entry.seq, new=new)
+
+
+def invoice_open(billed: Money, paid: Money) -> Money:
+    return max(billed - paid, Money.zero())
+
+
+def billing_key(kind: str, number: str) -> str:
+    """The idempotency key of the journal entry that books invoice or credit note `number`."""
+    return f"{kind}:{number}"
 
 
 def new_reference() -> str:
@@ -1373,4 +1518,5 @@ def _pledge(row: dict, names: dict[int, str]) -> PledgeRecord:
         decision_date=as_date(row["decision_date"]) if row["decision_date"] else None,
         created_at=as_datetime(row["created_at"]),
         booked_seq=row["booked_seq"],
+        billed=Money(row["billed_cents"]),
     )

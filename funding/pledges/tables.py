@@ -121,6 +121,9 @@ class Pledge(Table):
     created_at = Timestamptz(**REQUIRED)
     booked_seq = BigInt(help_text="The journal entry that booked it as due, while it stands", **OPTIONAL)
     booking = Integer(help_text="How often it was booked: part of each booking's idempotency key", **REQUIRED)
+    billed_cents = BigInt(
+        default=0, help_text="What its invoice claims, net of credit notes (0: not invoiced)", null=False
+    )
 
 
 class PledgeCover(Table):

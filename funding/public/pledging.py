@@ -21,6 +21,7 @@ from litestar.response import Redirect, Template
 from stdnum import iban
 
 from funding.i18n import _, current_locale
+from funding.invoicing.service import InvoiceService, IssuedDocument
 from funding.money import Money
 from funding.organisations.service import always_public
 from funding.organisations.tables import OrganisationKind
@@ -50,13 +51,12 @@ from funding.pledges.service import (
     RoundNotFound,
     RoundNotOpen,
 )
-from funding.pledges.tables import ContributionForm, PaymentPreference, RoundStatus
+from funding.pledges.tables import ContributionForm, PaymentPreference, PledgeStatus, RoundStatus
 from funding.programme.service import ProgrammeService
 from funding.settings import Settings
 from funding.web.errors import page_error_responses
+from funding.web.security import PRIVATE
 
-PRIVATE = {"cache-control": "private, no-store", "x-robots-tag": "noindex"}
-"""The pledge page and anything showing what a pledger typed: for that browser only, and never kept."""
 FORM = {"cache-control": "private"}
 """An empty form carries the visitor's own CSRF token: never to be stored by a shared cache."""
 SEARCH_LIMIT = 20
@@ -69,10 +69,11 @@ OrganisationQuery = Annotated[int | None, QueryParameter(ge=1, le=999_999_999, d
 DoneQuery = Annotated[
     str | None,
     QueryParameter(
-        max_length=20, description="What was just done: changed, cancelled, paid, payment_pending, payment_failed"
+        max_length=20,
+        description="What was just done: changed, cancelled, paid, payment_pending, payment_failed, invoiced",
     ),
 ]
-DONE = ("changed", "cancelled", "paid", "payment_pending", "payment_failed")
+DONE = ("changed", "cancelled", "paid", "payment_pending", "payment_failed", "invoiced")
 RETURNED = {
     PaymentStatus.paid: "paid",
     PaymentStatus.failed: "payment_failed",
@@ -159,6 +160,7 @@ class PledgeController(Controller):
         self,
         pledges: NamedDependency[PledgeService],
         payments: NamedDependency[PaymentService],
+        invoices: NamedDependency[InvoiceService],
         programmes: NamedDependency[ProgrammeService],
         programme: NamedDependency[dict | None],
         state: State,
@@ -167,7 +169,7 @@ class PledgeController(Controller):
     ) -> Template:
         """The pledger's own page: status, reference, amounts, history and how to pay; while
         nothing is paid, forms to change the amount or cancel."""
-        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token)
+        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token, invoices)
         return page.render(done=done if done in DONE else None)
 
     @post(
@@ -180,6 +182,7 @@ class PledgeController(Controller):
         self,
         pledges: NamedDependency[PledgeService],
         payments: NamedDependency[PaymentService],
+        invoices: NamedDependency[InvoiceService],
         programmes: NamedDependency[ProgrammeService],
         programme: NamedDependency[dict | None],
         state: State,
@@ -187,7 +190,7 @@ class PledgeController(Controller):
     ) -> Response:
         """Pay now: on to Mollie's checkout for what the pledge still owes. If Mollie is away
         the page says so, and nothing is booked."""
-        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token)
+        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token, invoices)
         try:
             payment = await payments.start(page.pledge.token)
         except PaymentUnavailable as away:
@@ -219,6 +222,7 @@ class PledgeController(Controller):
         self,
         pledges: NamedDependency[PledgeService],
         payments: NamedDependency[PaymentService],
+        invoices: NamedDependency[InvoiceService],
         programmes: NamedDependency[ProgrammeService],
         programme: NamedDependency[dict | None],
         state: State,
@@ -226,7 +230,7 @@ class PledgeController(Controller):
         data: URLEncodedBody[ChangeForm],
     ) -> Response:
         """A new amount (or number of hours), then back to the page."""
-        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token)
+        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token, invoices)
         hours = page.pledge.form is ContributionForm.hours
         change, errors = change_from_form(data, hours=hours, locale=current_locale())
         if not errors:
@@ -251,6 +255,7 @@ class PledgeController(Controller):
         self,
         pledges: NamedDependency[PledgeService],
         payments: NamedDependency[PaymentService],
+        invoices: NamedDependency[InvoiceService],
         programmes: NamedDependency[ProgrammeService],
         programme: NamedDependency[dict | None],
         state: State,
@@ -258,7 +263,7 @@ class PledgeController(Controller):
         data: URLEncodedBody[CancelForm],
     ) -> Response:
         """Withdraw the pledge, with the pledger's reason if given, then back to the page."""
-        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token)
+        page = await PledgePage.of(pledges, payments, programmes, programme, state.settings, token, invoices)
         try:
             await pledges.cancel(page.pledge.token, reason=data.reason)
         except PledgeNotFound:
@@ -418,6 +423,8 @@ class PledgePage:
     payable: bool
     """Due cash with something still to pay, and Mollie configured: the page offers 'pay now'."""
     attempts: list[PaymentRecord]
+    documents: list[IssuedDocument]
+    """Its invoices and credit notes, oldest first."""
 
     @classmethod
     async def of(
@@ -428,6 +435,7 @@ class PledgePage:
         programme: dict | None,
         settings: Settings,
         token: str,
+        invoices: InvoiceService,
     ) -> PledgePage:
         pledge = await pledges.pledge_by_token(token)
         fund = await pledges.round_by_id(pledge.round_id)
@@ -436,7 +444,8 @@ class PledgePage:
         name = _line_name(line, current_locale()) if line else pledge.budget_line
         changeable = pledge.changeable and fund.accepts_pledges(pledges.today())
         attempts = await payments.attempts(pledge.id)
-        return cls(programme, settings, pledge, fund, name, changeable, payments.payable(pledge), attempts)
+        documents = await invoices.of_pledge(pledge.id)
+        return cls(programme, settings, pledge, fund, name, changeable, payments.payable(pledge), attempts, documents)
 
     def render(
         self,
@@ -461,6 +470,8 @@ class PledgePage:
                 "changeable": changeable,
                 "payable": self.payable,
                 "attempts": [a for a in self.attempts if a.status is not PaymentStatus.new],
+                "documents": self.documents,
+                "invoiceable": invoiceable(pledge),
                 "changeable_amount": changeable and self.fund.key.kind is not KeyKind.equal_split,
                 "bank_name": self.settings.bank_name,
                 "bank_iban": iban.format(self.settings.bank_iban),
@@ -471,6 +482,11 @@ class PledgePage:
             status_code=status,
             headers=PRIVATE,
         )
+
+
+def invoiceable(pledge: PledgeRecord) -> bool:
+    """The page offers an invoice for a due cash pledge with nothing paid and none issued."""
+    return pledge.status is PledgeStatus.due and not pledge.is_in_kind and not pledge.billed
 
 
 def _line_name(line: dict, locale: str) -> str:

@@ -10,14 +10,16 @@ from datetime import date
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import Body, HeaderParameter, KwargDefinition, PathParameter
 
+from funding.invoicing.service import InvoiceService, IssuedDocument
 from funding.ledger.chain import EntryRecord
 from funding.ledger.service import ACCOUNT_ROOTS, MAX_POSTING, LedgerService, Leg
 from funding.money import Money
 from funding.staff.guards import require_api_token
+from funding.web.documents import stored_file
 from funding.web.errors import error_responses
 
 Cents = Annotated[
@@ -67,6 +69,49 @@ class NewAccount(msgspec.Struct, forbid_unknown_fields=True):
 
 class OpenedAccount(msgspec.Struct):
     name: str
+
+
+class NewCreditNote(msgspec.Struct, forbid_unknown_fields=True):
+    amount: Annotated[int, msgspec.Meta(ge=1, le=MAX_POSTING.cents, description="Euro cents to credit")]
+    reason: Text
+
+
+class IssuedSummary(msgspec.Struct):
+    """An issued invoice or credit note; its files are at `/staff/api/v1/invoices/{number}.pdf|.xml`."""
+
+    number: str
+    kind: str
+    corrects: str | None
+    amount: int
+    issue_date: date
+    due_date: date
+    language: str
+    buyer: str
+    pdf_sha256: str
+    xml_sha256: str
+    journal_seq: int | None
+
+    @classmethod
+    async def of(cls, invoices: InvoiceService, issued: IssuedDocument) -> IssuedSummary:
+        return cls(
+            number=issued.number,
+            kind=issued.kind.value,
+            corrects=issued.corrects,
+            amount=issued.amount.cents,
+            issue_date=issued.issue_date,
+            due_date=issued.due_date,
+            language=issued.language,
+            buyer=issued.document.buyer.name,
+            pdf_sha256=issued.pdf_sha256,
+            xml_sha256=issued.xml_sha256,
+            journal_seq=await invoices.entry_seq(issued),
+        )
+
+
+Reference = Annotated[
+    str, PathParameter(pattern=r"^RF[0-9]{2}[0-9A-Za-z]{1,21}$", description="The pledge's payment reference (RF…)")
+]
+Number = Annotated[str, PathParameter(pattern=r"^[0-9]{4}-[0-9]{4,6}$", description="`2026-0001`")]
 
 
 KEY_PREFIX = "api:"
@@ -125,6 +170,44 @@ class StaffApiController(Controller):
             occurred_on=data.occurred_on,
             idempotency_key=f"{KEY_PREFIX}{idempotency_key}" if idempotency_key else None,
         )
+
+    @post("/pledges/{reference:str}/invoice", name="staff_api_invoice", responses=error_responses(401, 403, 404))
+    async def issue_invoice(self, invoices: NamedDependency[InvoiceService], reference: Reference) -> IssuedSummary:
+        """Issue the invoice of a due pledge (once: a second request is refused), mail it and
+        hand it to the Peppol outbox."""
+        pledge = await invoices.pledges.pledge_by_reference(reference)
+        return await IssuedSummary.of(invoices, await invoices.issue(pledge.id))
+
+    @post("/invoices/{number:str}/credit-notes", name="staff_api_credit", responses=error_responses(401, 403, 404))
+    async def credit(
+        self,
+        invoices: NamedDependency[InvoiceService],
+        number: Number,
+        data: Annotated[NewCreditNote, Body(schema_extra=CLOSED)],
+    ) -> IssuedSummary:
+        """Credit part or all of an invoice (at most what it still asks), with the reason the
+        credit note gives."""
+        return await IssuedSummary.of(invoices, await invoices.credit(number, Money(data.amount), data.reason))
+
+    @get("/invoices/{number:str}", name="staff_api_invoice_summary", responses=error_responses(401, 403, 404))
+    async def invoice(self, invoices: NamedDependency[InvoiceService], number: Number) -> IssuedSummary:
+        """An issued document's facts; its stored files are at `…/{number}/pdf` and `…/{number}/xml`."""
+        return await IssuedSummary.of(invoices, await invoices.get(number))
+
+    @get(
+        "/invoices/{number:str}/{suffix:str}",
+        name="staff_api_invoice_file",
+        responses=error_responses(401, 403, 404),
+        media_type="application/octet-stream",
+    )
+    async def invoice_file(
+        self,
+        invoices: NamedDependency[InvoiceService],
+        number: Number,
+        suffix: Annotated[str, PathParameter(pattern=r"^(pdf|xml)$", description="`pdf` or `xml`")],
+    ) -> Response:
+        """The stored PDF or UBL, byte for byte as issued."""
+        return await stored_file(invoices, await invoices.get(number), suffix)
 
     @post("/accounts", name="staff_api_open_account", responses=error_responses(401, 403))
     async def open_account(

@@ -24,6 +24,7 @@ from litestar.status_codes import (
 from litestar.types import ExceptionHandlersMap
 
 from funding import i18n
+from funding.invoicing.service import InvoiceNotFound
 from funding.ledger.service import AlreadyReversed, EntryNotFound, IdempotencyConflict, LedgerError
 from funding.payments.service import PaymentError, PaymentNotFound, PaymentUnavailable
 from funding.pledges.service import PledgeError, PledgeNotFound, RoundNotFound
@@ -77,7 +78,7 @@ def wants_json(request: Request) -> bool:
 
 
 def _status_and_detail(exc: Exception) -> tuple[int, str, object]:
-    if isinstance(exc, (EntryNotFound, RoundNotFound, PledgeNotFound, PaymentNotFound)):
+    if isinstance(exc, (EntryNotFound, RoundNotFound, PledgeNotFound, PaymentNotFound, InvoiceNotFound)):
         return 404, str(exc), None
     if isinstance(exc, PaymentUnavailable):
         return HTTP_503_SERVICE_UNAVAILABLE, str(exc), None

@@ -16,6 +16,8 @@ CONTENT_SECURITY_POLICY = _POLICY.format("")
 """One policy for every response, the OpenAPI viewer at /schema included (its files are the app's own)."""
 PRIVATE_PATHS = ("/pledges/",)
 """Addresses that hold a secret (a pledge's token): they send no Referer, not even to this site."""
+PRIVATE = {"cache-control": "private, no-store", "x-robots-tag": "noindex"}
+"""A response for one person (a pledge page, what a pledger typed, an invoice): for that browser only, never kept."""
 
 
 def content_security_policy(form_targets: Sequence[str] = ()) -> str:

@@ -136,6 +136,8 @@ make one, as a pledge is made). Each is looked up once per discovery.
 NOT_PAGES: dict[str, str] = {
     "/pledges/{token:str}/return": "a redirect: back from Mollie's checkout it syncs the payment and goes on "
     "to the pledge page (test_paying.py comes back through it)",
+    "/pledges/{token:str}/invoices/{file:str}": "an invoice of that very pledge, which the discovery's new pledge "
+    "has not got: test_invoices.py asks for one and checks its page",
 }
 """Route paths (as in the route table) that answer GET with something other than a page to check,
 e.g. a redirect to a payment provider, each with the reason. Everything else is visited."""

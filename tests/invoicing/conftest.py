@@ -10,8 +10,9 @@ import pytest
 
 from tests.conftest import ON_CI
 from tests.invoicing.peppol import missing_rules, peppol
+from tests.pledges.conftest import clock, year
 
-__all__ = ["peppol"]
+__all__ = ["clock", "peppol", "year"]
 
 NO_RULES = pytest.StashKey[str]()
 """Why the Peppol tests skip, when the rules were not found."""

@@ -18,6 +18,12 @@ EXAMPLES = {
     "/pledges/{token:str}/cancel": "/pledges/" + "x" * 43 + "/cancel",
     "/pledges/{token:str}/pay": "/pledges/" + "x" * 43 + "/pay",
     "/pledges/{token:str}/return": "/pledges/" + "x" * 43 + "/return",
+    "/pledges/{token:str}/invoice": "/pledges/" + "x" * 43 + "/invoice",
+    "/pledges/{token:str}/invoices/{file:str}": "/pledges/" + "x" * 43 + "/invoices/2026-0001.pdf",
+    "/staff/api/v1/pledges/{reference:str}/invoice": "/staff/api/v1/pledges/RF18539007547034/invoice",
+    "/staff/api/v1/invoices/{number:str}": "/staff/api/v1/invoices/2026-0001",
+    "/staff/api/v1/invoices/{number:str}/credit-notes": "/staff/api/v1/invoices/2026-0001/credit-notes",
+    "/staff/api/v1/invoices/{number:str}/{suffix:str}": "/staff/api/v1/invoices/2026-0001/pdf",
     # An unknown round (a 404, on GET and HEAD alike): the demo's rounds change with the demo.
     "/rounds/{slug:str}": "/rounds/nergens",
     "/api/v1/rounds/{slug:str}": "/api/v1/rounds/nergens",
