@@ -22,8 +22,10 @@ from datetime import date
 from pathlib import Path
 
 import reportlab
+from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from reportlab import rl_config
+from reportlab.platypus import tables
 from stdnum import iban, iso11649
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
@@ -32,6 +34,8 @@ from funding import i18n
 from funding.invoicing.document import Document, DocumentKind, Party
 from funding.money import Money, babel_locale
 
+DATE_LOCALES = {"nl": "nl", "en": "en_GB"}
+"""The Babel locale a document's dates are written in, by its language."""
 FONT_DIR = Path(reportlab.__file__).parent / "fonts"
 """Bitstream Vera, as ReportLab ships it (`bitstream-vera-license.txt` beside the fonts)."""
 FONT_FAMILY = "vera"
@@ -63,11 +67,18 @@ def _money(value: Money) -> str:
     return value.format(i18n.current_locale())
 
 
-def _day(value: date) -> str:
-    return i18n.format_day(value, "long")
+def day(value: date) -> str:
+    """`1 december 2026`, `1 December 2026`: day first in English too, as British English and the
+    EU write it (the site's `format_day` follows Babel's `en`, which is American: `December 1, 2026`)."""
+    return format_date(value, format="long", locale=babel_locale(DATE_LOCALES.get(i18n.current_locale(), "nl")))
 
 
-environment.filters.update(money=_money, day=_day)
+def _nobreak(value: str) -> str:
+    """A reference or IBAN kept on one line in running text: its spaces do not break."""
+    return value.replace(" ", "\u00a0")
+
+
+environment.filters.update(money=_money, day=day, nobreak=_nobreak)
 
 
 def render_html(document: Document) -> str:
@@ -99,16 +110,17 @@ def title(document: Document) -> str:
 
 @contextmanager
 def _reportlab_settings() -> Iterator[None]:
-    """Invariant mode (a fixed timestamp and an ID from the content, not the clock) and the
-    embedded font as the one each page starts with (else every page lists Helvetica, which
-    is not embedded)."""
+    """ReportLab's invariant mode (a fixed timestamp, and an ID made from the content instead of
+    the clock), and the embedded font as the one each page and each table cell starts in: else
+    every page names Helvetica, which is not embedded, even though no text is set in it."""
+    regular = f"{FONT_FAMILY}_00"
     with _rendering:
-        before = rl_config.invariant, rl_config.canvas_basefontname
-        rl_config.invariant, rl_config.canvas_basefontname = 1, f"{FONT_FAMILY}_00"
+        before = rl_config.invariant, rl_config.canvas_basefontname, tables.CellStyle.fontname
+        rl_config.invariant, rl_config.canvas_basefontname, tables.CellStyle.fontname = 1, regular, regular
         try:
             yield
         finally:
-            rl_config.invariant, rl_config.canvas_basefontname = before
+            rl_config.invariant, rl_config.canvas_basefontname, tables.CellStyle.fontname = before
 
 
 def _heading(document: Document) -> str:
