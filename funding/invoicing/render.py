@@ -6,10 +6,11 @@ template and cannot say different things. ReportLab's own fonts are Bitstream Ve
 that allows redistribution; € and the accents of Dutch and Frisian names are in it), embedded
 as subsets, so no PDF reader substitutes a font of its own.
 
-Rendering is deterministic: the same document gives the same bytes (no clock, no random ID),
-because ReportLab's "invariant" mode is on while a document is made. That mode, and the font a
-page starts in, are ReportLab module settings, so documents are made one at a time (xhtml2pdf
-does so anyway: ReportLab keeps its fonts in module globals).
+Rendering is deterministic: the same document gives the same bytes (dated its issue date, with
+an ID from its content, not the clock), because ReportLab's "invariant" mode is on while a
+document is made. That mode, and the font a page starts in, are ReportLab module settings, so
+documents are made one at a time (xhtml2pdf does so anyway: ReportLab keeps its fonts in module
+globals). A PDF takes some 50-100 ms: call `render_pdf` in a worker thread from a request.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import reportlab
 from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from reportlab import rl_config
+from reportlab.pdfbase.pdfdoc import PDFInfo
 from reportlab.platypus import tables
 from stdnum import iban, iso11649
 from xhtml2pdf import pisa
@@ -95,8 +97,8 @@ def render_pdf(document: Document) -> bytes:
             _context(document), font_dir=FONT_DIR.as_posix(), font_family=FONT_FAMILY
         )
     out = io.BytesIO()
-    with _reportlab_settings():
-        status = pisa.CreatePDF(html, dest=out, resource_policy=POLICY, encoding="utf-8")
+    with _reportlab_settings(document.issue_date):
+        status = pisa.CreatePDF(html, dest=out, resource_policy=POLICY)
     if status.err:
         raise RenderError(f"xhtml2pdf reported {status.err} error(s) rendering {document.number}")
     return out.getvalue()
@@ -109,18 +111,28 @@ def title(document: Document) -> str:
 
 
 @contextmanager
-def _reportlab_settings() -> Iterator[None]:
-    """ReportLab's invariant mode (a fixed timestamp, and an ID made from the content instead of
-    the clock), and the embedded font as the one each page and each table cell starts in: else
-    every page names Helvetica, which is not embedded, even though no text is set in it."""
+def _reportlab_settings(issued: date) -> Iterator[None]:
+    """ReportLab's invariant mode (an ID made from the content, not from the clock), the issue
+    date as the PDF's creation date, and the embedded font as the one each page and each table
+    cell starts in: else every page names Helvetica, which is not embedded, though no text is set
+    in it. All are module settings, so they hold for one document at a time."""
     regular = f"{FONT_FAMILY}_00"
+    stamp = f"D:{issued:%Y%m%d}000000+00'00'"
+    settings: dict[tuple[object, str], object] = {
+        (rl_config, "invariant"): 1,
+        (rl_config, "canvas_basefontname"): regular,
+        (tables.CellStyle, "fontname"): regular,
+        (PDFInfo, "_dateFormatter"): staticmethod(lambda *_ymdhms: stamp),  # what Canvas.setDateFormatter sets
+    }
     with _rendering:
-        before = rl_config.invariant, rl_config.canvas_basefontname, tables.CellStyle.fontname
-        rl_config.invariant, rl_config.canvas_basefontname, tables.CellStyle.fontname = 1, regular, regular
+        before = {(owner, name): getattr(owner, name) for owner, name in settings}
+        for (owner, name), value in settings.items():
+            setattr(owner, name, value)
         try:
             yield
         finally:
-            rl_config.invariant, rl_config.canvas_basefontname, tables.CellStyle.fontname = before
+            for (owner, name), value in before.items():
+                setattr(owner, name, value)
 
 
 def _heading(document: Document) -> str:

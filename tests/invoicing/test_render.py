@@ -196,6 +196,7 @@ def test_the_pdf_is_the_same_every_time_and_its_metadata_come_from_the_document(
     assert reader.metadata.author == "Stichting Kennisnetwerk Overheid"
     assert reader.metadata.subject == "Kennisnetwerk 2027"
     assert reader.trailer["/Root"]["/Lang"] == "en"
+    assert reader.metadata["/CreationDate"] == "D:20261201000000+00'00'"  # the issue date, not the clock
     assert render_pdf(invoice(number="2026-0003")) != render_pdf(invoice())
 
 
@@ -259,3 +260,21 @@ def test_the_site_page_shows_the_fragment_once_escaped_in_the_sites_layout():
     assert '<article class="invoice" lang="nl">' in page and "<h1>Factuur 2026-0001</h1>" in page
     assert escape('Waterschap "Aa & Maas" <Brabant>') in page and "<script>" not in page
     assert '<a class="button" href="/invoices/2026-0001.pdf" download>Download as PDF</a>' in page
+
+
+@CASES
+def test_the_font_has_every_character_the_pdf_shows(document):
+    """Bitstream Vera covers Windows-1252 (€, the accents of Dutch and Frisian names), not all of
+    Latin Extended-A (ő, ę): a character outside it would print as an empty box."""
+    missing = {char for char in pdf_text(document) if ord(char) not in face(False).face.charToGlyph}
+    assert missing <= {" "}
+
+
+def test_rendering_leaves_reportlabs_settings_as_they_were():
+    from reportlab import rl_config
+    from reportlab.pdfbase.pdfdoc import PDFInfo
+    from reportlab.platypus.tables import CellStyle
+
+    before = rl_config.invariant, rl_config.canvas_basefontname, CellStyle.fontname, PDFInfo._dateFormatter
+    render_pdf(invoice())
+    assert (rl_config.invariant, rl_config.canvas_basefontname, CellStyle.fontname, PDFInfo._dateFormatter) == before
