@@ -25,6 +25,7 @@ from pathlib import Path
 import reportlab
 from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from reportlab import rl_config
 from reportlab.pdfbase.pdfdoc import PDFInfo
 from reportlab.platypus import tables
@@ -85,9 +86,10 @@ environment.filters.update(money=_money, day=day, nobreak=_nobreak)
 
 def render_html(document: Document) -> str:
     """The document as an HTML fragment (`<article class="invoice">`), in its own language, for a
-    site page to put in its content block (`templates/public/invoice.html`)."""
+    site page to put in its content block (`templates/public/invoice.html`). It is `Markup` (a
+    `str` whose texts are escaped already), so a template shows it as it is."""
     with i18n.use_locale(document.language):
-        return environment.get_template("document.html").render(_context(document))
+        return Markup(environment.get_template("document.html").render(_context(document)))
 
 
 def render_pdf(document: Document) -> bytes:

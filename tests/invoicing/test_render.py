@@ -239,7 +239,6 @@ def fake_request() -> SimpleNamespace:
 
 def test_the_site_page_shows_the_fragment_once_escaped_in_the_sites_layout():
     from litestar.plugins.jinja import JinjaTemplateEngine
-    from markupsafe import Markup
 
     from funding.settings import ROOT
     from funding.web.templating import configure
@@ -249,7 +248,7 @@ def test_the_site_page_shows_the_fragment_once_escaped_in_the_sites_layout():
     document = EDGE_CASES["markup in names"]
     with use_locale("en"):
         page = engine.engine.get_template("public/invoice.html").render(
-            document_html=Markup(render_html(document)),
+            document_html=render_html(document),
             document_title=title(document),
             pdf_url="/invoices/2026-0001.pdf",
             programme=None,
