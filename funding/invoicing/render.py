@@ -6,10 +6,11 @@ template and cannot say different things. ReportLab's own fonts are Bitstream Ve
 that allows redistribution; € and the accents of Dutch and Frisian names are in it), embedded
 as subsets, so no PDF reader substitutes a font of its own.
 
-Rendering is deterministic: the same document gives the same bytes (no clock, no random ID),
-because ReportLab's "invariant" mode is on while a document is made. That mode, and the font a
-page starts in, are ReportLab module settings, so documents are made one at a time (xhtml2pdf
-does so anyway: ReportLab keeps its fonts in module globals).
+Rendering is deterministic: the same document gives the same bytes (dated its issue date, with
+an ID from its content, not the clock), because ReportLab's "invariant" mode is on while a
+document is made. That mode, and the font a page starts in, are ReportLab module settings, so
+documents are made one at a time (xhtml2pdf does so anyway: ReportLab keeps its fonts in module
+globals). A PDF takes some 50-100 ms: call `render_pdf` in a worker thread from a request.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ from datetime import date
 from pathlib import Path
 
 import reportlab
+from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from reportlab import rl_config
+from reportlab.pdfbase.pdfdoc import PDFInfo
+from reportlab.platypus import tables
 from stdnum import iban, iso11649
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
@@ -32,6 +37,8 @@ from funding import i18n
 from funding.invoicing.document import Document, DocumentKind, Party
 from funding.money import Money, babel_locale
 
+DATE_LOCALES = {"nl": "nl", "en": "en_GB"}
+"""The Babel locale a document's dates are written in, by its language."""
 FONT_DIR = Path(reportlab.__file__).parent / "fonts"
 """Bitstream Vera, as ReportLab ships it (`bitstream-vera-license.txt` beside the fonts)."""
 FONT_FAMILY = "vera"
@@ -63,18 +70,26 @@ def _money(value: Money) -> str:
     return value.format(i18n.current_locale())
 
 
-def _day(value: date) -> str:
-    return i18n.format_day(value, "long")
+def day(value: date) -> str:
+    """`1 december 2026`, `1 December 2026`: day first in English too, as British English and the
+    EU write it (the site's `format_day` follows Babel's `en`, which is American: `December 1, 2026`)."""
+    return format_date(value, format="long", locale=babel_locale(DATE_LOCALES.get(i18n.current_locale(), "nl")))
 
 
-environment.filters.update(money=_money, day=_day)
+def _nobreak(value: str) -> str:
+    """A reference or IBAN kept on one line in running text: its spaces do not break."""
+    return value.replace(" ", "\u00a0")
+
+
+environment.filters.update(money=_money, day=day, nobreak=_nobreak)
 
 
 def render_html(document: Document) -> str:
     """The document as an HTML fragment (`<article class="invoice">`), in its own language, for a
-    site page to put in its content block (`templates/public/invoice.html`)."""
+    site page to put in its content block (`templates/public/invoice.html`). It is `Markup` (a
+    `str` whose texts are escaped already), so a template shows it as it is."""
     with i18n.use_locale(document.language):
-        return environment.get_template("document.html").render(_context(document))
+        return Markup(environment.get_template("document.html").render(_context(document)))
 
 
 def render_pdf(document: Document) -> bytes:
@@ -84,8 +99,8 @@ def render_pdf(document: Document) -> bytes:
             _context(document), font_dir=FONT_DIR.as_posix(), font_family=FONT_FAMILY
         )
     out = io.BytesIO()
-    with _reportlab_settings():
-        status = pisa.CreatePDF(html, dest=out, resource_policy=POLICY, encoding="utf-8")
+    with _reportlab_settings(document.issue_date):
+        status = pisa.CreatePDF(html, dest=out, resource_policy=POLICY)
     if status.err:
         raise RenderError(f"xhtml2pdf reported {status.err} error(s) rendering {document.number}")
     return out.getvalue()
@@ -98,17 +113,28 @@ def title(document: Document) -> str:
 
 
 @contextmanager
-def _reportlab_settings() -> Iterator[None]:
-    """Invariant mode (a fixed timestamp and an ID from the content, not the clock) and the
-    embedded font as the one each page starts with (else every page lists Helvetica, which
-    is not embedded)."""
+def _reportlab_settings(issued: date) -> Iterator[None]:
+    """ReportLab's invariant mode (an ID made from the content, not from the clock), the issue
+    date as the PDF's creation date, and the embedded font as the one each page and each table
+    cell starts in: else every page names Helvetica, which is not embedded, though no text is set
+    in it. All are module settings, so they hold for one document at a time."""
+    regular = f"{FONT_FAMILY}_00"
+    stamp = f"D:{issued:%Y%m%d}000000+00'00'"
+    settings: dict[tuple[object, str], object] = {
+        (rl_config, "invariant"): 1,
+        (rl_config, "canvas_basefontname"): regular,
+        (tables.CellStyle, "fontname"): regular,
+        (PDFInfo, "_dateFormatter"): staticmethod(lambda *_ymdhms: stamp),  # what Canvas.setDateFormatter sets
+    }
     with _rendering:
-        before = rl_config.invariant, rl_config.canvas_basefontname
-        rl_config.invariant, rl_config.canvas_basefontname = 1, f"{FONT_FAMILY}_00"
+        before = {(owner, name): getattr(owner, name) for owner, name in settings}
+        for (owner, name), value in settings.items():
+            setattr(owner, name, value)
         try:
             yield
         finally:
-            rl_config.invariant, rl_config.canvas_basefontname = before
+            for (owner, name), value in before.items():
+                setattr(owner, name, value)
 
 
 def _heading(document: Document) -> str:
