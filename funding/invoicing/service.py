@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
+import anyio
 import msgspec
 from stdnum import iso11649
 
@@ -381,7 +382,8 @@ class InvoiceService:
     async def _store(self, document: Document, pledge_id: int, source_key: str) -> None:
         if await Invoice.exists().where(Invoice.source_key == source_key):
             raise NotBillable(_("This pledge has been invoiced already."))
-        pdf, xml = render_pdf(document), render_ubl(document)
+        # ReportLab lays a PDF out in tens of milliseconds of CPU: not on the event loop.
+        pdf, xml = await anyio.to_thread.run_sync(render_pdf, document), render_ubl(document)
         year, sequence = document.number.split("-")
         await Invoice.insert(
             Invoice(

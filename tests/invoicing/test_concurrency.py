@@ -32,7 +32,7 @@ async def pool(database):
 
 
 async def test_simultaneous_issues_take_consecutive_numbers_and_failures_leave_no_gap(
-    ledger, year, pool, clock, monkeypatch
+    ledger, year, pool, clock, monkeypatch, every_issued_document_validates
 ):
     pledges = PledgeService(ledger, clock=clock)
     await make_round(pledges, year)

@@ -238,27 +238,46 @@ def fake_request() -> SimpleNamespace:
 
 
 def test_the_site_page_shows_the_fragment_once_escaped_in_the_sites_layout():
+    from datetime import UTC, datetime
+
     from litestar.plugins.jinja import JinjaTemplateEngine
 
+    from funding.invoicing.service import IssuedDocument
     from funding.settings import ROOT
     from funding.web.templating import configure
 
     engine = JinjaTemplateEngine(directory=ROOT / "templates")
     configure(engine)
     document = EDGE_CASES["markup in names"]
+    issued = IssuedDocument(
+        number=document.number,
+        kind=document.kind,
+        pledge_id=1,
+        corrects=None,
+        amount=document.total,
+        issue_date=document.issue_date,
+        due_date=document.due_date,
+        language=document.language,
+        document=document,
+        pdf_sha256="a" * 64,
+        xml_sha256="b" * 64,
+        issued_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
     with use_locale("en"):
         page = engine.engine.get_template("public/invoice.html").render(
             document_html=render_html(document),
-            document_title=title(document),
-            pdf_url="/invoices/2026-0001.pdf",
+            issued=issued,
+            pledge=type("Pledge", (), {"token": "t" * 43})(),
+            entry_seq=7,
             programme=None,
             request=fake_request(),
-            url_for=lambda name, **params: f"/{name}",
+            url_for=lambda name, **params: f"/{name}/{params.get('file', '')}",
         )
-    assert "<title>Factuur 2026-0001 · Funding ledger</title>" in page
+    assert "<title>Invoice 2026-0001 · Funding ledger</title>" in page, "the page's own language"
     assert '<article class="invoice" lang="nl">' in page and "<h1>Factuur 2026-0001</h1>" in page
+    assert page.count("<h1") == 1, "the document's heading is the page's"
     assert escape('Waterschap "Aa & Maas" <Brabant>') in page and "<script>" not in page
-    assert '<a class="button" href="/invoices/2026-0001.pdf" download>Download as PDF</a>' in page
+    assert 'href="/pledge_document/2026-0001.pdf" download' in page and "a" * 64 in page
 
 
 @CASES

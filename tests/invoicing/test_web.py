@@ -17,7 +17,7 @@ from tests.pledges.conftest import cash, make_round
 
 
 @pytest.fixture
-async def pledge(ledger, year, clock):
+async def pledge(ledger, year, clock, every_issued_document_validates):
     pledges = PledgeService(ledger, clock=clock)
     await make_round(pledges, year)
     organisation = await OrganisationService().add(

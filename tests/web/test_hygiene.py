@@ -62,6 +62,8 @@ EXAMPLE_URLS: list[str] = [
     "/pledges/" + "x" * 43,  # a pledge's page is linked from nowhere public: an unknown token's 404
     "/pledges/" + "x" * 43 + "/return",  # where Mollie's checkout sends a pledger back
     "/pledges/" + "x" * 43 + "/invoices/2026-0001",  # an invoice of a pledge: as private as its page
+    "/staff/api/v1/invoices/2026-0001",  # the staff API's, behind its token (401 without)
+    "/staff/api/v1/invoices/2026-0001/pdf",
 ]
 """Pages no link leads to and no parameterless route names: add one URL per such route here."""
 
