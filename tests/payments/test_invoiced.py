@@ -23,7 +23,12 @@ async def test_an_invoiced_pledge_paid_online_then_refunded_in_part_gets_a_credi
     peppol,  # noqa: F811
 ):
     await Organisation.update(
-        {Organisation.address: "Amstel 1", Organisation.postcode: "1011 PN", Organisation.city: "Amsterdam"}
+        {
+            Organisation.address: "Amstel 1",
+            Organisation.postcode: "1011 PN",
+            Organisation.city: "Amsterdam",
+            Organisation.oin: "00000001002564440000",
+        }
     ).where(Organisation.id == due.organisation_id)
     invoices = InvoiceService(pledges, Seller.from_settings(Settings()), clock=pledges.clock)
     invoice = await invoices.issue(due.id)
