@@ -98,6 +98,15 @@ def settings(database: str, tmp_path) -> Settings:
 
 
 @pytest.fixture
+async def pool(database: str):
+    """A connection pool on PostgreSQL, for tests whose work really runs in parallel there."""
+    engine = db.current_engine()
+    await engine.start_connection_pool(min_size=5, max_size=25)
+    yield
+    await engine.close_connection_pool()
+
+
+@pytest.fixture
 def ledger(database: str) -> LedgerService:
     return LedgerService()
 

@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from funding import db
 from funding.invoicing import service as invoicing
 from funding.invoicing.service import InvoiceService, Seller
 from funding.invoicing.tables import Invoice
@@ -21,14 +20,6 @@ pytestmark = pytest.mark.postgres_only
 
 AT_ONCE = 20
 FAILING = 4
-
-
-@pytest.fixture
-async def pool(database):
-    engine = db.current_engine()
-    await engine.start_connection_pool(min_size=5, max_size=25)
-    yield
-    await engine.close_connection_pool()
 
 
 async def test_simultaneous_issues_take_consecutive_numbers_and_failures_leave_no_gap(

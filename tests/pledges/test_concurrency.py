@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from funding import db
 from funding.money import Money, total
 from funding.organisations.service import OrganisationService
 from funding.organisations.tables import OrganisationKind
@@ -18,14 +17,6 @@ from tests.pledges.conftest import EQUAL, cash, make_round
 pytestmark = pytest.mark.postgres_only
 
 AT_ONCE = 50
-
-
-@pytest.fixture
-async def pool(database):
-    engine = db.current_engine()
-    await engine.start_connection_pool(min_size=5, max_size=25)
-    yield
-    await engine.close_connection_pool()
 
 
 async def test_fifty_simultaneous_pledges_to_an_equal_split_leave_every_share_consistent(ledger, year, pool, clock):
