@@ -423,6 +423,23 @@ def credit_invoice(number: str, amount: str, reason: str) -> None:
     click.echo(f"credit note {issued.number} for invoice {number}: {issued.amount}")
 
 
+@invoices.command(name="send")
+@click.argument("number")
+def send_invoice(number: str) -> None:
+    """Send invoice or credit note NUMBER again: mail it with both files and hand it to the
+    Peppol outbox (after a mail server was down, or for a new billing address)."""
+    service = _invoices(Settings.from_env())
+
+    async def send():
+        await service.send(await service.get(number))
+        return await service.deliveries(number)
+
+    for delivery in _invoice_call(send()):
+        click.echo(
+            f"{delivery['at']:%Y-%m-%d %H:%M} {delivery['channel']}: {'sent' if delivery['succeeded'] else 'failed'}"
+        )
+
+
 @invoices.command(name="save")
 @click.argument("number")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
