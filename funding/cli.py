@@ -370,6 +370,35 @@ def record_pledge(
 
 
 @main.group()
+def users() -> None:
+    """Staff accounts (roles admin, treasurer, approver, auditor)."""
+
+
+@users.command(name="create")
+@click.option("--email", required=True, help="The login name.")
+@click.option("--role", required=True, type=click.Choice(["admin", "treasurer", "approver", "auditor"]))
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="FUNDING_NEW_PASSWORD",
+    help="At least 12 characters; asked for when not given (or in FUNDING_NEW_PASSWORD).",
+)
+def create_user(email: str, role: str, password: str) -> None:
+    """Create a staff account. A user is never deleted: admins disable one instead."""
+    from funding.accounts.service import AccountError, AccountService
+
+    settings = Settings.from_env()
+    _bind(settings)
+    try:
+        account = asyncio.run(AccountService().create_user(email, role, password, actor="cli"))
+    except AccountError as refused:
+        raise click.ClickException(str(refused)) from refused
+    click.echo(f"staff account {account.id}: {account.email}, {account.role.value}")
+
+
+@main.group()
 def invoices() -> None:
     """Invoices and credit notes (PDF and Peppol BIS Billing 3.0 UBL)."""
 

@@ -2,6 +2,7 @@
 
 from piccolo.conf.apps import AppConfig
 
+from funding.accounts.tables import AuditEvent, StaffUser
 from funding.invoicing.tables import Invoice, InvoiceDelivery
 from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
 from funding.organisations.tables import Organisation
@@ -33,6 +34,8 @@ APP_CONFIG = AppConfig(
         RefundRequest,
         Invoice,
         InvoiceDelivery,
+        StaffUser,
+        AuditEvent,
     ],
     migration_dependencies=[],
     commands=[],
