@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -48,7 +48,10 @@ def as_date(value: date | str) -> date:
 
 
 def as_datetime(value: datetime | str) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+    """A `Timestamptz` as an aware datetime: SQLite hands raw queries ISO text, at times without
+    its offset, which is UTC (Piccolo writes them so)."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def is_postgres(engine: Engine | None = None) -> bool:

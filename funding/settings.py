@@ -90,6 +90,8 @@ class Settings:
             # Fine for one demo process; several processes must share a configured key.
             log.warning("FUNDING_SECRET_KEY is not set: using a random key for this process only")
             secret_key = secrets.token_urlsafe(32)
+        if not environ.get("FUNDING_SELLER_NAME"):
+            log.warning("FUNDING_SELLER_NAME is not set: invoices name the demo seller (%s)", cls.seller_name)
         return cls(
             database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
             database_owner_url=environ.get("DATABASE_OWNER_URL", ""),

@@ -22,7 +22,7 @@ CHECKS = [
     (
         "invoice",
         "invoice_number_shape",
-        "number = year::text || '-' || lpad(sequence::text, 4, '0')",
+        "number = year::text || '-' || lpad(sequence::text, greatest(4, length(sequence::text)), '0')",
         "NEW.number = NEW.year || '-' || substr('0000' || NEW.sequence, -max(4, length(NEW.sequence)))",
     ),
     (

@@ -22,10 +22,10 @@ import anyio
 import msgspec
 from stdnum import iso11649
 
-from funding.db import as_date, as_datetime, lock_transaction
+from funding.db import as_date, as_datetime, current_engine, lock_transaction
 from funding.i18n import _, use_locale
 from funding.invoicing.document import Document, DocumentKind, Line, Party
-from funding.invoicing.render import render_pdf
+from funding.invoicing.render import render_pdf, title
 from funding.invoicing.tables import DeliveryChannel, Invoice, InvoiceDelivery
 from funding.invoicing.ubl import render_ubl
 from funding.ledger.service import LedgerService
@@ -37,7 +37,7 @@ from funding.settings import Settings
 
 log = logging.getLogger(__name__)
 
-NUMBER_LOCK = 40_000_000
+NUMBER_LOCK = 50_000_000
 """The PostgreSQL advisory lock under which a number is taken (SQLite has one writer already)."""
 
 
@@ -134,8 +134,9 @@ class InvoiceService:
         self.mailer = mailer
         self.access_point = access_point
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._unsent: list[str] = []
-        """Credit notes issued in a transaction still open: `send_pending` mails them after it."""
+        self._unsent: list[tuple[str, str]] = []
+        """(number, source key) of credit notes issued in a transaction still open: `send_pending`
+        mails them once it has committed, and only if that document is in the database."""
         pledges.billing = self
 
     @property
@@ -175,6 +176,8 @@ class InvoiceService:
             await self.issue(pledge.id)
         except InvoiceError as refused:
             log.warning("pledge %s was not invoiced: %s", pledge.id, refused)
+        except Exception:  # a renderer that fell over: the pledge stands, staff issue it later
+            log.exception("pledge %s was not invoiced", pledge.id)
 
     async def credit_note(self, pledge: PledgeRecord, amount: Money, reason: str) -> str:
         """Issue a credit note for `amount` of the pledge's standing invoice (inside the pledge
@@ -199,9 +202,13 @@ class InvoiceService:
             billed_invoice_date=invoice.issue_date,
             note=reason,
         )
-        await self._store(document, pledge.id, f"credit:{invoice.number}:{credited + 1}")
-        self._unsent.append(number)
+        source_key = f"credit:{invoice.number}:{credited + 1}"
+        await self._store(document, pledge.id, source_key)
+        self._unsent.append((number, source_key))
         return number
+
+    async def reserve(self) -> None:
+        await lock_transaction(NUMBER_LOCK)
 
     async def credit(self, number: str, amount: Money, reason: str) -> IssuedDocument:
         """Staff correct invoice `number` by `amount` (at most what it still asks)."""
@@ -221,10 +228,16 @@ class InvoiceService:
         return credit_notes[-1]
 
     async def send_pending(self) -> None:
-        """Send the credit notes issued in the transaction that just committed."""
-        numbers, self._unsent = self._unsent, []
-        for number in numbers:
-            await self.send(await self.get(number))
+        """Send the credit notes issued by transactions that committed. Inside a transaction still
+        open nothing goes: the outermost caller calls again after its commit. A credit note whose
+        transaction was rolled back is not in the database (or its number went to another
+        document since): it is dropped, never sent."""
+        if current_engine().transaction_exists():
+            return
+        pending, self._unsent = self._unsent, []
+        for number, source_key in pending:
+            if await Invoice.exists().where((Invoice.number == number) & (Invoice.source_key == source_key)):
+                await self.send(await self.get(number))
 
     # -- reading ------------------------------------------------------------------------------
     async def get(self, number: str) -> IssuedDocument:
@@ -259,8 +272,7 @@ class InvoiceService:
         xml = (await self.file(document.number, "xml"))[1]
         if self.mailer and buyer.contact_email:
             with use_locale(document.language):
-                kind = _("Credit note") if document.is_credit_note else _("Invoice")
-                subject = f"{kind} {document.number}: {document.document.title}"
+                subject = f"{title(document.document)}: {document.document.title}"
                 text = self._mail_text(document)
             mail = Mail(
                 to=buyer.contact_email,

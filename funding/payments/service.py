@@ -42,7 +42,7 @@ MOLLIE = "assets:mollie"
 PAYABLE = (PledgeStatus.due, PledgeStatus.partially_paid)
 PLEDGE_PAYMENT_LOCK = 40_000_000
 """Plus the pledge's id: serialises 'pay now' clicks for one pledge, so a double click makes one attempt."""
-RECONCILE_LOCK = 40_000_001
+RECONCILE_LOCK = 39_999_999
 """Held while a reconcile runs: with several app processes, one reconciles at a time."""
 REUSE_OPEN_FOR = timedelta(minutes=10)
 """An open attempt younger than this, for the same amount, is offered again instead of a new one."""
@@ -235,6 +235,7 @@ class PaymentService:
                 await MolliePayment.update(
                     {MolliePayment.status: status.value, MolliePayment.synced_at: self.clock()}
                 ).where(MolliePayment.id == payment.id)
+        await self.pledges.send_pending()  # credit notes a refund issued, now that they are committed
         return Booked(payment=replace(payment, status=status), bookings=tuple(booked))
 
     async def sync_pledge(self, token: str) -> list[PaymentRecord]:
@@ -284,7 +285,11 @@ class PaymentService:
         """Money in goes to the pledge while it owes (the rest is held); money out comes from what
         is held for this payment first."""
         held = min(amount, max(held, Money.zero()))
-        book = self.pledges.receive if kind in _MONEY_IN else functools.partial(self.pledges.repay, held=held)
+        book = (
+            self.pledges.receive
+            if kind in _MONEY_IN
+            else functools.partial(self.pledges.repay, held=held, corrects=kind is BookingKind.refund)
+        )
         return await book(
             payment.pledge_id,
             amount,
@@ -508,10 +513,5 @@ def _record(row: dict) -> PaymentRecord:
         amount=Money(row["amount_cents"]),
         status=PaymentStatus(row["status"]),
         checkout_url=row["checkout_url"],
-        created_at=_aware(row["created_at"]),
+        created_at=as_datetime(row["created_at"]),
     )
-
-
-def _aware(value: datetime | str) -> datetime:
-    moment = as_datetime(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

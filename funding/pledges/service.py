@@ -140,14 +140,19 @@ class Billing(Protocol):
     `credit_note` runs inside the pledge's write transaction, under its round's lock, and answers
     the number of the credit note it issued: the service books it. `became_due` and
     `send_pending` run after the commit (an invoice that fails to render or a mail server that
-    is down never undoes a pledge)."""
+    is down never undoes a pledge, and no mail goes out for a document that was rolled back)."""
+
+    async def reserve(self) -> None:
+        """Take the numbering lock now, inside a pledge's transaction, before the ledger's: every
+        path takes the round's lock, then the numbering lock, then the ledger's append lock."""
 
     async def credit_note(self, pledge: PledgeRecord, amount: Money, reason: str) -> str: ...
 
     async def became_due(self, pledge: PledgeRecord) -> None: ...
 
     async def send_pending(self) -> None:
-        """After the commit: send the credit notes the transaction issued."""
+        """Send the credit notes issued by transactions that have committed (inside a
+        transaction still open, it waits for the outermost caller to call it again)."""
 
 
 @dataclass(frozen=True)
@@ -746,8 +751,8 @@ class PledgeService:
             if pledge.booked_seq is not None:
                 await self._book_due(changed, fund)
         changed = await self.pledge_by_token(token)
+        await self.send_pending()
         if self.billing and rebill:
-            await self.billing.send_pending()
             await self.billing.became_due(changed)
         return await self.pledge_by_token(token)
 
@@ -772,8 +777,7 @@ class PledgeService:
             await self._end(pledge, PledgeStatus.cancelled, "cancelled", reason)
             if fund.key.kind is KeyKind.equal_split and fund.status is RoundStatus.open:
                 await self._recompute_equal_shares(fund, "left")
-        if self.billing:
-            await self.billing.send_pending()
+        await self.send_pending()
         return await self.pledge_by_token(token)
 
     async def resend_link(self, slug: str, organisation_id: int) -> bool:
@@ -904,19 +908,25 @@ class PledgeService:
         reference: str | None,
         idempotency_key: str,
         what: str,
+        corrects: bool = False,
     ) -> Receipt:
         """Money going back out (a refund, a chargeback), booked once: first from what
         `liabilities:refunds` holds for it (`held`, which the caller knows), then from what was
         applied to the pledge, which then owes that part again. Anything beyond both (a card
-        payment refunded more than it paid) is owed to us on `liabilities:refunds`. What goes
-        back onto an invoice's claim is credited at once: the invoice no longer asks for money
-        we returned."""
+        payment refunded more than it paid) is owed to us on `liabilities:refunds`.
+
+        A chargeback reopens what it takes back (the invoice asks for it again). A refund we
+        made (`corrects`) of money an invoice was paid with corrects that invoice: a credit note
+        takes that part off the invoice and off the pledge, which then owes nothing more for it."""
         if amount.cents <= 0 or held.cents < 0 or held > amount:
             raise PledgeError(_("Enter an amount of more than € 0."), "amount")
         async with write_transaction():
             pledge = await self._locked(pledge_id)
             if booked := await self.ledger.booked(idempotency_key):
                 return _receipt(pledge, booked, new=False)
+            billing = self.billing if corrects and pledge.billed else None
+            if billing:
+                await billing.reserve()
             applied = min(amount - held, pledge.paid)
             reopened = invoice_open(pledge.billed, pledge.paid - applied) - pledge.invoice_open
             entry = await self.ledger.append(
@@ -934,10 +944,9 @@ class PledgeService:
             )
             if applied:
                 pledge = await self._paid(pledge, pledge.paid - applied, "payment_returned", applied, entry.seq)
-            if reopened and self.billing:
-                await self._credit(pledge, await self.round_by_id(pledge.round_id), reopened, "terugbetaald")
-        if reopened and self.billing:
-            await self.billing.send_pending()
+            if reopened and billing:
+                await self._lower(pledge, await self.round_by_id(pledge.round_id), reopened, "terugbetaald")
+        await self.send_pending()
         return _receipt(pledge, entry, new=True)
 
     # -- invoices -----------------------------------------------------------------------------
@@ -969,13 +978,44 @@ class PledgeService:
         return await self.pledge_by_token(pledge.token)
 
     async def credit(self, pledge_id: int, amount: Money, reason: str) -> PledgeRecord:
-        """Take back part of an invoice's open claim with a credit note (staff correcting an invoice)."""
+        """Staff correct an invoice: a credit note takes `amount` off it and off the pledge (which
+        is booked again for what is left). All of it is a cancellation: cancel the pledge."""
         async with write_transaction():
             pledge = await self._locked(pledge_id)
-            await self._credit(pledge, await self.round_by_id(pledge.round_id), amount, reason)
+            if pledge.billed and pledge.invoice_open >= amount >= pledge.amount:
+                raise NotBillable(
+                    _("A credit note for all of the invoice withdraws the pledge: cancel it instead."), "amount"
+                )
+            await self._lower(pledge, await self.round_by_id(pledge.round_id), amount, reason)
+        await self.send_pending()
+        return await self.pledge_by_token(pledge.token)
+
+    async def send_pending(self) -> None:
+        """Send the credit notes committed transactions issued (see `Billing.send_pending`)."""
         if self.billing:
             await self.billing.send_pending()
-        return await self.pledge_by_token(pledge.token)
+
+    async def _lower(self, pledge: PledgeRecord, fund: Round, amount: Money, reason: str) -> None:
+        """A credit note for `amount`, and the pledge lowered by it: its booking is reversed and
+        booked again for what is left, as an amount change is (all of it: the pledge ends)."""
+        await self._credit(pledge, fund, amount, reason)
+        credited = await self._pledge(pledge.id)
+        if credited.booked_seq is not None:
+            await self._unbook(credited, "gecrediteerd")
+        lowered = credited.amount - amount
+        if not lowered:  # all of it paid back: the pledge is withdrawn
+            await self._end(credited, PledgeStatus.cancelled, "cancelled", reason)
+            return
+        status = credited.status
+        if status in (PledgeStatus.due, PledgeStatus.partially_paid) and credited.paid >= lowered:
+            status = PledgeStatus.paid
+        await Pledge.update({Pledge.amount_cents: lowered.cents, Pledge.status: status.value}).where(
+            Pledge.id == pledge.id
+        )
+        changed = await self._pledge(pledge.id)
+        await self._event(changed, "amount_changed", credited.status, status, note=reason, previous=credited.amount)
+        if credited.booked_seq is not None:
+            await self._book_due(changed, fund)
 
     async def _credit(self, pledge: PledgeRecord, fund: Round, amount: Money, reason: str) -> None:
         """Inside the pledge's locked transaction: the billing issues a credit note for `amount`,

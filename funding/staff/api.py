@@ -77,7 +77,7 @@ class NewCreditNote(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class IssuedSummary(msgspec.Struct):
-    """An issued invoice or credit note; its files are at `/staff/api/v1/invoices/{number}.pdf|.xml`."""
+    """An issued invoice or credit note; its files are at `/staff/api/v1/invoices/{number}/pdf` and `…/xml`."""
 
     number: str
     kind: str

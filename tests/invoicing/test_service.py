@@ -12,6 +12,7 @@ from email import policy
 import pytest
 from pypdf import PdfReader
 
+from funding.db import write_transaction
 from funding.i18n import gettext, use_locale
 from funding.invoicing import service as invoicing
 from funding.invoicing.document import DocumentKind
@@ -23,11 +24,12 @@ from funding.mail import Mailer
 from funding.money import Money
 from funding.organisations.service import OrganisationService
 from funding.organisations.tables import OrganisationKind
-from funding.pledges.service import INVOICED, RECEIVABLE, Change, PledgeService
+from funding.pledges.service import INVOICED, Change, PledgeService
 from funding.pledges.tables import ContributionForm, PaymentPreference, PledgeStatus, RoundModel
 from funding.settings import Settings
 from tests.pledges.conftest import cash, make_round
 
+ALL_OF_IT = "A credit note for all of the invoice withdraws the pledge: cancel it instead."
 TOO_MUCH = "A credit note can take back at most what the invoice still asks."
 NO_ADDRESS = "We need the organisation's postal address (street, postcode and city) to invoice it: please contact us."
 ADDRESS = {"address": "Amstel 1", "postcode": "1011 PN", "city": "Amsterdam"}
@@ -192,13 +194,18 @@ async def test_bad_requests_are_refused_with_a_message_and_write_nothing(invoice
 
 
 async def test_an_issue_that_fails_halfway_leaves_no_gap(invoices, fund, buyers, ledger, monkeypatch):
+    """It fails after its number was taken and its documents were stored: at the booking."""
     pledges = invoices.pledges
     pledge = await pledges.pledge("2026", online(buyers["amsterdam"]))
+    append = LedgerService.append
 
-    def broken(document):
-        raise RuntimeError("the renderer fell over")
+    async def failing(self, **entry):
+        if entry["kind"] == "invoice":
+            assert await Invoice.count() == 1, "stored already, in the transaction that now fails"
+            raise RuntimeError("the database went away")
+        return await append(self, **entry)
 
-    monkeypatch.setattr(invoicing, "render_ubl", broken)
+    monkeypatch.setattr(LedgerService, "append", failing)
     before = (await ledger.head()).seq
     with pytest.raises(RuntimeError):
         await invoices.issue(pledge.id)
@@ -206,6 +213,28 @@ async def test_an_issue_that_fails_halfway_leaves_no_gap(invoices, fund, buyers,
     assert (await pledges.pledge_by_token(pledge.token)).billed == Money.zero()
     monkeypatch.undo()
     assert (await invoices.issue(pledge.id)).number == "2026-0001", "the number taken by the failure is free again"
+
+
+async def test_credit_notes_are_mailed_only_once_their_transaction_committed(invoices, fund, buyers, outbox):
+    pledges = invoices.pledges
+    rolled_back = await pledges.pledge("2026", cash(buyers["amsterdam"]))
+    kept = await pledges.pledge("2026", cash(buyers["utrecht"]))
+    assert len(list(outbox.glob("*.eml"))) == 2, "the two invoices"
+    with pytest.raises(RuntimeError):
+        async with write_transaction():
+            await pledges.cancel(rolled_back.token, reason="ingetrokken")
+            assert len(list(outbox.glob("*.eml"))) == 2, "not inside the transaction"
+            raise RuntimeError("something after it fails")
+    async with write_transaction():
+        await pledges.cancel(kept.token, reason="ingetrokken")
+        assert len(list(outbox.glob("*.eml"))) == 2
+    await invoices.send_pending()
+    documents = {d.number: d for d in await invoices.of_pledge(kept.id)}
+    assert set(documents) == {"2026-0002", "2026-0003"}, "the rolled-back credit note's number went to the next"
+    subjects = sorted(
+        email.message_from_bytes(f.read_bytes(), policy=policy.default)["Subject"] for f in outbox.glob("*.eml")
+    )
+    assert len(subjects) == 3 and sum(s.startswith("Creditnota 2026-0003") for s in subjects) == 1
 
 
 async def test_cancelling_an_invoiced_pledge_issues_a_credit_note_that_refers_to_the_invoice(
@@ -235,7 +264,9 @@ async def test_cancelling_an_invoiced_pledge_issues_a_credit_note_that_refers_to
     assert (await ledger.verify()).ok
 
 
-async def test_payments_settle_the_invoice_and_a_refund_is_credited(invoices, fund, buyers, ledger, peppol):
+async def test_payments_settle_the_invoice_a_refund_is_credited_and_a_chargeback_reopens_it(
+    invoices, fund, buyers, ledger, peppol
+):
     pledges = invoices.pledges
     pledge = await pledges.pledge("2026", cash(buyers["amsterdam"], 1000))
     await pledges.receive(
@@ -265,33 +296,73 @@ async def test_payments_settle_the_invoice_and_a_refund_is_credited(invoices, fu
     assert paid.status is PledgeStatus.paid and paid.invoice_open == Money.zero()
     assert await balances(ledger) == {"assets:bank": 100_000, "income:contributions": -100_000}
 
-    # Paid back in part: what goes back onto the invoice is credited at once.
-    receipt = await pledges.repay(
-        pledge.id,
-        Money.euros(250),
-        held=Money.zero(),
-        occurred_on=date(2026, 3, 1),
-        kind="refund",
-        account="assets:bank",
-        reference=None,
-        idempotency_key="refund:1",
-        what="Terugbetaald",
-    )
+    # A refund we made of invoiced money corrects the invoice: a credit note, and the pledge lowered.
+    receipt = await give_back(pledges, pledge, 250, "refund", corrects=True)
     assert receipt.applied == Money.euros(250)
     documents = await invoices.of_pledge(pledge.id)
     assert [(d.kind, d.amount) for d in documents] == [
         (DocumentKind.invoice, Money.euros(1000)),
         (DocumentKind.credit_note, Money.euros(250)),
     ]
-    peppol.assert_valid((await invoices.file(documents[1].number, "xml"))[1], "the refund's credit note")
     after = await pledges.pledge_by_token(pledge.token)
-    assert after.billed == Money.euros(750) and after.invoice_open == Money.zero()
-    assert await balances(ledger) == {
-        "assets:bank": 75_000,
-        RECEIVABLE: 25_000,
-        "income:contributions": -100_000,
-    }
+    assert (after.amount, after.paid, after.billed, after.status) == (
+        Money.euros(750),
+        Money.euros(750),
+        Money.euros(750),
+        PledgeStatus.paid,
+    ), "the buyer owes nothing for what was credited"
+    assert await balances(ledger) == {"assets:bank": 75_000, "income:contributions": -75_000}
+
+    # A chargeback is the payer's bank taking money back: the invoice asks for it again, uncredited.
+    await give_back(pledges, pledge, 100, "chargeback")
+    assert len(await invoices.of_pledge(pledge.id)) == 2
+    reopened = await pledges.pledge_by_token(pledge.token)
+    assert (reopened.status, reopened.invoice_open) == (PledgeStatus.partially_paid, Money.euros(100))
+    assert await balances(ledger) == {INVOICED: 10_000, "assets:bank": 65_000, "income:contributions": -75_000}
+
+    # Refunded the rest, it owes what the chargeback took back, and nothing else.
+    await give_back(pledges, pledge, 650, "refund", corrects=True)
+    rest = await pledges.pledge_by_token(pledge.token)
+    assert (rest.status, rest.amount, rest.paid, rest.billed) == (
+        PledgeStatus.due,
+        Money.euros(100),
+        Money.zero(),
+        Money.euros(100),
+    )
+    assert [d.amount for d in await invoices.of_pledge(pledge.id)][-1] == Money.euros(650)
+    assert await balances(ledger) == {INVOICED: 10_000, "income:contributions": -10_000}
+
+    # Refunded in full, an invoiced pledge is withdrawn by its credit note.
+    other = await pledges.pledge("2026", cash(buyers["utrecht"], 300))
+    await pledges.receive(
+        other.id,
+        Money.euros(300),
+        occurred_on=date(2026, 3, 1),
+        kind="bank_transfer",
+        account="assets:bank",
+        reference=None,
+        idempotency_key="bank:3",
+    )
+    await give_back(pledges, other, 300, "refund", corrects=True)
+    ended = await pledges.pledge_by_token(other.token)
+    assert ended.status is PledgeStatus.cancelled and ended.billed == Money.zero()
+    assert await balances(ledger) == {INVOICED: 10_000, "income:contributions": -10_000}
     assert (await ledger.verify()).ok
+
+
+async def give_back(pledges, pledge, euros: int, kind: str, *, corrects: bool = False):
+    return await pledges.repay(
+        pledge.id,
+        Money.euros(euros),
+        held=Money.zero(),
+        occurred_on=date(2026, 3, 1),
+        kind=kind,
+        account="assets:bank",
+        reference=None,
+        idempotency_key=f"{kind}:{pledge.id}:{euros}",
+        what="Terugbetaald",
+        corrects=corrects,
+    )
 
 
 async def test_an_amount_change_credits_the_old_invoice_and_issues_a_new_one(invoices, fund, buyers, ledger):
@@ -316,7 +387,11 @@ async def test_staff_credit_part_of_an_invoice_and_not_more_than_it_asks(invoice
         await invoices.credit("2026-0001", Money.euros(801), reason="nog meer")
     with pytest.raises(InvoiceError, match=message("A credit note corrects an invoice, not another credit note.")):
         await invoices.credit("2026-0002", Money.euros(1), reason="op de creditnota")
-    assert (await invoices.pledges.pledge_by_token(pledge.token)).billed == Money.euros(800)
+    lowered = await invoices.pledges.pledge_by_token(pledge.token)
+    assert (lowered.billed, lowered.amount) == (Money.euros(800), Money.euros(800))
+    assert await balances(ledger) == {INVOICED: 80_000, "income:contributions": -80_000}
+    with pytest.raises(InvoiceError, match=message(ALL_OF_IT)):
+        await invoices.credit("2026-0001", Money.euros(800), reason="alles")
     # Cancelled afterwards, the rest is credited.
     await invoices.pledges.cancel(pledge.token, reason="toch niet")
     assert [(d.number, d.amount) for d in await invoices.of_pledge(pledge.id)][-1] == ("2026-0003", Money.euros(800))

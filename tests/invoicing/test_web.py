@@ -15,6 +15,8 @@ from funding.pledges.service import PledgeService
 from funding.pledges.tables import PaymentPreference
 from tests.pledges.conftest import cash, make_round
 
+ADDRESS = {"address": "Markt 1", "postcode": "1234 AB", "city": "Elders"}
+
 
 @pytest.fixture
 async def pledge(ledger, year, clock, every_issued_document_validates):
@@ -72,15 +74,24 @@ async def test_a_pledger_asks_for_an_invoice_and_downloads_the_stored_files(clie
     assert "<Aa>" not in view.text, "names are escaped"
 
 
-async def test_asking_twice_or_for_a_foreign_number_is_refused(client, pledge):
+async def test_asking_twice_or_for_another_pledges_invoice_is_refused(client, pledge, ledger, clock):
     assert (await ask(client, pledge)).status_code == 303
+    other = await OrganisationService().add(
+        kind=OrganisationKind.gemeente, name="Gemeente Elders", oin="00000001000000000001", **ADDRESS
+    )
+    pledges = PledgeService(ledger, clock=clock)
+    theirs = await pledges.pledge("2026", cash(other, 100, payment_preference=PaymentPreference.online))
+    assert (await ask(client, theirs)).status_code == 303
+    for path in ("/invoices/2026-0002", "/invoices/2026-0002.pdf", "/invoices/2026-0002.xml"):
+        assert (await client.get(f"/pledges/{pledge.token}{path}")).status_code == 404, "theirs, not this pledge's"
+        assert (await client.get(f"/pledges/{theirs.token}{path}")).status_code == 200
     second = await ask(client, pledge)
     assert second.status_code == 400
     assert escape(dutch("This pledge has been invoiced already.")) in second.text
-    assert await Invoice.count() == 1
+    assert await Invoice.count() == 2
     for path in (
-        f"/pledges/{pledge.token}/invoices/2026-0002",
-        f"/pledges/{pledge.token}/invoices/2026-0002.pdf",
+        f"/pledges/{pledge.token}/invoices/2026-0003",
+        f"/pledges/{pledge.token}/invoices/2026-0003.pdf",
         "/pledges/" + "x" * 43 + "/invoices/2026-0001.pdf",
     ):
         assert (await client.get(path)).status_code == 404, path
