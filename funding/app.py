@@ -27,6 +27,12 @@ from funding.public.pledging import PledgeController
 from funding.public.rounds import RoundController
 from funding.settings import Settings
 from funding.staff.api import StaffApiController
+from funding.staff.pages import (
+    StaffAuditController,
+    StaffHomeController,
+    StaffLoginController,
+    StaffUsersController,
+)
 from funding.web import ratelimit
 from funding.web.cache import DataVersion, Memo, ResponseStore, cache_key, cacheable
 from funding.web.errors import EXCEPTION_HANDLERS
@@ -83,6 +89,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             WebhookController,
             StaffApiController,
+            StaffLoginController,
+            StaffHomeController,
+            StaffUsersController,
+            StaffAuditController,
             static_files_router(),
         ],
         dependencies=SERVICES,

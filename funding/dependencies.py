@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
+from funding.accounts.service import AccountService
 from funding.invoicing.peppol import OutboxAccessPoint
 from funding.invoicing.service import InvoiceService, Seller
 from funding.ledger.service import LedgerService
@@ -16,6 +18,7 @@ from funding.pledges.notices import PledgeNotices
 from funding.pledges.service import PledgeService
 from funding.programme.service import ProgrammeService
 from funding.settings import Settings
+from funding.web.ratelimit import LOGIN_STORE
 
 
 def provide_ledger() -> LedgerService:
@@ -46,6 +49,11 @@ def invoice_service(settings: Settings, ledger: LedgerService | None = None) -> 
     return InvoiceService(
         pledges, Seller.from_settings(settings), mailer=mailer, access_point=OutboxAccessPoint(outbox)
     )
+
+
+def provide_accounts(request: Request) -> AccountService:
+    """Staff accounts, counting failed logins in the store every app process shares."""
+    return AccountService(request.app.stores.get(LOGIN_STORE))
 
 
 def provide_invoices(state: State, ledger: NamedDependency[LedgerService]) -> InvoiceService:
@@ -81,6 +89,7 @@ SERVICES = {
     "programmes": Provide(provide_programmes, sync_to_thread=False),
     "programme": Provide(provide_programme),
     "invoices": Provide(provide_invoices, sync_to_thread=False),
+    "accounts": Provide(provide_accounts, sync_to_thread=False),
     "pledges": Provide(provide_pledges, sync_to_thread=False),
     "payments": Provide(provide_payments, sync_to_thread=False),
 }

@@ -2,7 +2,7 @@
 
 from piccolo.conf.apps import AppConfig
 
-from funding.accounts.tables import AuditEvent, StaffUser
+from funding.accounts.tables import AuditEvent, StaffSession, StaffUser
 from funding.invoicing.tables import Invoice, InvoiceDelivery
 from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
 from funding.organisations.tables import Organisation
@@ -35,6 +35,7 @@ APP_CONFIG = AppConfig(
         Invoice,
         InvoiceDelivery,
         StaffUser,
+        StaffSession,
         AuditEvent,
     ],
     migration_dependencies=[],

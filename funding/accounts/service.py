@@ -10,7 +10,9 @@ an unknown account costs a hash too, so neither the words nor the time tell them
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,7 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 
-from funding.accounts.tables import AuditEvent, Role, StaffUser
+from funding.accounts.tables import AuditEvent, Role, StaffSession, StaffUser
 from funding.db import as_datetime, write_transaction
 from funding.i18n import _
 
@@ -32,6 +34,10 @@ MAX_FAILURES = 5
 """Failed logins an account or an address may have within `LOCKED_FOR` before it is locked."""
 MAX_ADDRESS_FAILURES = 20
 LOCKED_FOR = timedelta(minutes=15)
+IDLE_TIMEOUT = timedelta(minutes=30)
+"""A session that saw no request for this long has ended."""
+ABSOLUTE_TIMEOUT = timedelta(hours=10)
+"""A session ends this long after its login, however busy: a working day, then log in again."""
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _hasher = PasswordHasher()
 _UNKNOWN = _hasher.hash("an account that does not exist")
@@ -125,6 +131,9 @@ class AccountService:
             if not before.is_active:
                 return before
             await StaffUser.update({StaffUser.disabled_at: self.clock()}).where(StaffUser.id == user_id)
+            await StaffSession.update({StaffSession.ended_at: self.clock()}).where(
+                (StaffSession.user == user_id) & StaffSession.ended_at.is_null()
+            )
             await self.audit(actor, "user_disabled", f"user:{user_id}", before.email, address)
         return await self.get(user_id)
 
@@ -165,6 +174,66 @@ class AccountService:
         count = await self._failures(key) + 1
         await self.store.set(key, str(count), expires_in=int(LOCKED_FOR.total_seconds()))
 
+    # -- sessions -----------------------------------------------------------------------------
+    async def start_session(self, account: StaffAccount, *, address: str, replaces: str | None = None) -> str:
+        """A new session for a login, and its token for the cookie: always a new one, so a token
+        planted before the login (session fixation) is worth nothing; the session the browser
+        had, if any, ends."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        async with write_transaction():
+            if replaces:
+                await self._end(replaces, now)
+            await StaffSession.insert(
+                StaffSession(
+                    token_sha256=_digest(token),
+                    user=account.id,
+                    started_at=now,
+                    seen_at=now,
+                    ended_at=None,
+                    address=address[:45],
+                )
+            )
+        return token
+
+    async def session_user(self, token: str) -> StaffAccount | None:
+        """The staff user whose session `token` is, if it is still on: not ended, not idle for
+        longer than `IDLE_TIMEOUT`, not older than `ABSOLUTE_TIMEOUT`, the account not disabled.
+        Every request that finds it counts as activity."""
+        if not token or len(token) > 100:
+            return None
+        row = (
+            await StaffSession.select(StaffSession.id, StaffSession.started_at, StaffSession.seen_at, StaffSession.user)
+            .where((StaffSession.token_sha256 == _digest(token)) & StaffSession.ended_at.is_null())
+            .first()
+        )
+        if row is None:
+            return None
+        now = self.clock()
+        if (
+            now - as_datetime(row["seen_at"]) >= IDLE_TIMEOUT
+            or now - as_datetime(row["started_at"]) >= ABSOLUTE_TIMEOUT
+        ):
+            await StaffSession.update({StaffSession.ended_at: now}).where(StaffSession.id == row["id"])
+            return None
+        account = await self.get(row["user"])
+        if not account.is_active:
+            return None
+        await StaffSession.update({StaffSession.seen_at: now}).where(StaffSession.id == row["id"])
+        return account
+
+    async def end_session(self, token: str, *, address: str = "") -> None:
+        """Log out: the session ends (its row stays, as a record)."""
+        account = await self.session_user(token)
+        await self._end(token, self.clock())
+        if account:
+            await self.audit(account.email, "logout", f"user:{account.id}", "", address)
+
+    async def _end(self, token: str, now: datetime) -> None:
+        await StaffSession.update({StaffSession.ended_at: now}).where(
+            (StaffSession.token_sha256 == _digest(token)) & StaffSession.ended_at.is_null()
+        )
+
     # -- the audit trail ----------------------------------------------------------------------
     async def audit(self, actor: str, action: str, subject: str, detail: str = "", address: str = "") -> None:
         await AuditEvent.insert(
@@ -186,6 +255,10 @@ class AccountService:
         if action:
             query = query.where(AuditEvent.action == action)
         return [{**row, "at": as_datetime(row["at"])} for row in await query]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def normalised(email: str) -> str:

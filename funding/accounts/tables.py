@@ -5,10 +5,10 @@ The audit trail is append-only, as the journal is."""
 
 from enum import StrEnum
 
-from piccolo.columns import Serial, Text, Timestamptz, Varchar
+from piccolo.columns import ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
-from funding.pledges.tables import OPTIONAL, REQUIRED
+from funding.pledges.tables import KEPT, OPTIONAL, REQUIRED
 
 
 class Role(StrEnum):
@@ -30,6 +30,19 @@ class StaffUser(Table):
     totp_secret = Varchar(length=64, help_text="Base32 secret of the second factor, once set up", **OPTIONAL)
     created_at = Timestamptz(**REQUIRED)
     disabled_at = Timestamptz(help_text="Set: the account cannot log in (it is never deleted)", **OPTIONAL)
+
+
+class StaffSession(Table):
+    """A logged-in browser. Its cookie holds a random token; the table only its SHA-256, so a copy
+    of the database logs nobody in. Shared by every app process; ended, it stays as a record."""
+
+    id: Serial
+    token_sha256 = Varchar(length=64, unique=True, **REQUIRED)
+    user = ForeignKey(references=StaffUser, index=True, **REQUIRED, **KEPT)
+    started_at = Timestamptz(**REQUIRED)
+    seen_at = Timestamptz(help_text="The last request: idle longer than the idle timeout ends it", **REQUIRED)
+    ended_at = Timestamptz(help_text="Logged out, timed out, or replaced at the next login", **OPTIONAL)
+    address = Varchar(length=45, **REQUIRED)
 
 
 class AuditEvent(Table):

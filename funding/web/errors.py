@@ -123,7 +123,11 @@ def handle_error(request: Request, exc: Exception) -> Response:
         return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
     return Template(
         "errors/error.html",
-        context={"status_code": status, "detail": detail if status < 500 else ""},
+        context={
+            "status_code": status,
+            "detail": detail if status < 500 else "",
+            "staff_area": request.url.path == "/staff" or request.url.path.startswith("/staff/"),
+        },
         status_code=status,
         headers=headers,
     )

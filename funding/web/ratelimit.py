@@ -46,8 +46,14 @@ def rate_limit_config(settings: Settings) -> RateLimitConfig:
     )
 
 
+LOGIN_STORE = "login_throttle"
+"""Failed staff logins per account and address (`funding.accounts.service`)."""
+
+
 def stores(settings: Settings) -> dict[str, Store]:
-    """The store the counts are kept in, for `Litestar(stores=…)`: Redis when configured."""
+    """The stores counts are kept in, for `Litestar(stores=…)`: requests, and failed logins.
+    Redis when configured, so every app process counts the same; memory otherwise."""
     if settings.redis_url:
-        return {STORE: RedisStore.with_client(url=settings.redis_url, namespace=settings.redis_namespace)}
-    return {STORE: MemoryStore()}
+        shared = RedisStore.with_client(url=settings.redis_url, namespace=settings.redis_namespace)
+        return {STORE: shared, LOGIN_STORE: shared.with_namespace("login")}
+    return {STORE: MemoryStore(), LOGIN_STORE: MemoryStore()}

@@ -25,3 +25,9 @@ class Request(LitestarRequest):
             return await super().msgpack()
         except RecursionError:
             raise ClientException(TOO_DEEP) from None
+
+
+def client_address(request: LitestarRequest) -> str:
+    """Where a request came from, for the audit trail and the login throttle: the peer uvicorn
+    reports (behind the proxy, the client it forwards for: `serve` trusts its headers)."""
+    return request.client.host if request.client else ""

@@ -20,6 +20,8 @@ EXAMPLES = {
     "/pledges/{token:str}/return": "/pledges/" + "x" * 43 + "/return",
     "/pledges/{token:str}/invoice": "/pledges/" + "x" * 43 + "/invoice",
     "/pledges/{token:str}/invoices/{file:str}": "/pledges/" + "x" * 43 + "/invoices/2026-0001.pdf",
+    "/staff/users/{user_id:int}/role": "/staff/users/1/role",
+    "/staff/users/{user_id:int}/disable": "/staff/users/1/disable",
     "/staff/api/v1/pledges/{reference:str}/invoice": "/staff/api/v1/pledges/RF18539007547034/invoice",
     "/staff/api/v1/invoices/{number:str}": "/staff/api/v1/invoices/2026-0001",
     "/staff/api/v1/invoices/{number:str}/credit-notes": "/staff/api/v1/invoices/2026-0001/credit-notes",

@@ -138,7 +138,7 @@ def test_the_limit_and_redis_come_from_the_environment():
 
 
 async def test_without_redis_each_process_counts_alone(settings):
-    assert stores(settings).keys() == {"rate_limit"} and not settings.redis_url
+    assert stores(settings).keys() == {"rate_limit", "login_throttle"} and not settings.redis_url
     async with (
         AsyncTestClient(app=limited_app(settings)) as first,
         AsyncTestClient(app=limited_app(settings)) as second,
