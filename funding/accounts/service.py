@@ -40,8 +40,15 @@ ABSOLUTE_TIMEOUT = timedelta(hours=10)
 """A session ends this long after its login, however busy: a working day, then log in again."""
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _hasher = PasswordHasher()
-_UNKNOWN = _hasher.hash("an account that does not exist")
-"""Verified against when the account is unknown, so that costs what a wrong password costs."""
+_unknown: dict[int, str] = {}
+
+
+def _unknown_hash() -> str:
+    """Verified against when the account is unknown, so that costs what a wrong password costs:
+    made once, by the hasher the accounts' hashes are made with."""
+    if id(_hasher) not in _unknown:
+        _unknown[id(_hasher)] = _hasher.hash("an account that does not exist")
+    return _unknown[id(_hasher)]
 
 
 class AccountError(ValueError):
@@ -152,7 +159,7 @@ class AccountService:
         row = await StaffUser.select().where(StaffUser.email == email).first() if len(email) <= 254 else None
         locked = counts[0] >= MAX_FAILURES or counts[1] >= MAX_ADDRESS_FAILURES
         good = len(password) <= MAX_PASSWORD and await anyio.to_thread.run_sync(
-            _verified, row["password_hash"] if row else _UNKNOWN, password
+            _verified, row["password_hash"] if row else _unknown_hash(), password
         )
         if locked or not good or row is None or row["disabled_at"] is not None:
             if not locked:
