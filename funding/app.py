@@ -31,6 +31,7 @@ from funding.staff.pages import (
     StaffAuditController,
     StaffHomeController,
     StaffLoginController,
+    StaffPledgesController,
     StaffUsersController,
 )
 from funding.web import ratelimit
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             StaffLoginController,
             StaffHomeController,
             StaffUsersController,
+            StaffPledgesController,
             StaffAuditController,
             static_files_router(),
         ],

@@ -86,6 +86,30 @@ class PledgeNotices:
                 ],
             )
 
+    async def reminder(self, pledge: PledgeRecord, fund: Round) -> None:
+        """Staff remind a pledger of what is still open."""
+        with use_locale(pledge.locale):
+            facts = {
+                "organisation": pledge.organisation_name,
+                "amount": pledge.amount.format(pledge.locale),
+                "open": pledge.open_amount.format(pledge.locale),
+                "round": fund.title(pledge.locale),
+                "iban": self.bank_iban,
+                "name": self.bank_name,
+                "reference": pledge.formatted_reference,
+            }
+            await self._send(
+                pledge,
+                _("A reminder: your pledge to %(round)s") % facts,
+                [
+                    _("%(organisation)s pledged %(amount)s to %(round)s; %(open)s of it is still open.") % facts,
+                    _("Please transfer it to %(iban)s (%(name)s), quoting reference %(reference)s.") % facts,
+                    _("Your pledge's own page:"),
+                    self.link(pledge),
+                    _("If you paid in the last few days, thank you: our payments may have crossed."),
+                ],
+            )
+
     async def released(self, pledge: PledgeRecord, fund: Round) -> None:
         with use_locale(pledge.locale):
             await self._send(

@@ -714,8 +714,9 @@ class PledgeService:
             await PledgeEvent.insert(*events)
 
     # -- the pledger's changes ----------------------------------------------------------------
-    async def change(self, token: str, change: Change, *, note: str = "") -> PledgeRecord:
-        """A new amount while nothing is paid; a booked pledge is reversed and booked again."""
+    async def change(self, token: str, change: Change, *, note: str = "", by_staff: bool = False) -> PledgeRecord:
+        """A new amount while nothing is paid; a booked pledge is reversed and booked again. Staff
+        may change it after the round closed too (a corrected council decision)."""
         pledge = await self.pledge_by_token(token)
         fund = await self.round_by_id(pledge.round_id)
         if fund.key.kind is KeyKind.equal_split:
@@ -734,7 +735,7 @@ class PledgeService:
                 raise NotChangeable(_("This pledge can no longer be changed."))
             if amount == pledge.amount and change.hours == pledge.hours:
                 return await self.pledge_by_token(token)
-            if not fund.accepts_pledges(self.today()):
+            if not by_staff and not fund.accepts_pledges(self.today()):
                 raise NotChangeable(_("The round has closed: please contact us to change this pledge."))
             rebill = bool(pledge.billed)
             if rebill:
@@ -1084,6 +1085,22 @@ class PledgeService:
                 for e in events
             ),
         )
+
+    async def pledge_by_id(self, pledge_id: int) -> PledgeRecord:
+        """The pledge with its members and history, for staff (who know it by its number)."""
+        row = await Pledge.select(Pledge.token).where(Pledge.id == pledge_id).first()
+        if row is None:
+            raise PledgeNotFound(_("There is no pledge with this number."))
+        return await self.pledge_by_token(row["token"])
+
+    async def remind(self, pledge_id: int) -> PledgeRecord:
+        """Mail the pledger a reminder of what is still open (a booked cash pledge only)."""
+        pledge = await self.pledge_by_id(pledge_id)
+        if pledge.status not in BOOKED_STATUSES or pledge.is_in_kind or not pledge.open_amount:
+            raise NotChangeable(_("Only a pledge that is due and still owes money gets a reminder."))
+        if self.notices:
+            await self.notices.reminder(pledge, await self.round_by_id(pledge.round_id))
+        return pledge
 
     async def pledge_by_reference(self, reference: str) -> PledgeRecord:
         """The pledge whose payment reference is `reference` (`RF…`, spaces and case as typed)."""

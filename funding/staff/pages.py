@@ -20,10 +20,12 @@ from litestar.response import Redirect, Template
 
 from funding.accounts.service import ABSOLUTE_TIMEOUT, AccountError, AccountService, StaffAccount
 from funding.accounts.tables import Role
+from funding.i18n import _
 from funding.invoicing.service import InvoiceService
 from funding.ledger.service import LedgerService
-from funding.money import Money
-from funding.pledges.service import REFUNDS, PledgeService
+from funding.money import Money, MoneyError
+from funding.payments.service import PaymentError, PaymentService
+from funding.pledges.service import REFUNDS, Change, PledgeError, PledgeService
 from funding.pledges.tables import BOOKED_STATUSES
 from funding.staff.guards import require_staff, staff_cookie
 from funding.web.errors import page_error_responses
@@ -278,3 +280,216 @@ class StaffAuditController(Controller):
         """The audit trail, newest first; filtered by who and what."""
         events = await accounts.events(actor=actor, action=action, limit=200)
         return page("audit", request, programme, events=events, actor=actor or "", action=action or "")
+
+
+CHANGERS = (Role.admin, Role.treasurer)
+"""Who records, changes, cancels, invoices, reminds and refunds."""
+
+
+class AmountForm(msgspec.Struct):
+    amount: str = ""
+
+
+class ReasonForm(msgspec.Struct):
+    reason: str = ""
+
+
+class RefundForm(msgspec.Struct):
+    payment: str = ""
+    refund_amount: str = ""
+    refund_reason: str = ""
+
+
+CHANGE_RESPONSES = page_error_responses(400, 401, 403, 404, 429)
+RoundQuery = Annotated[str | None, QueryParameter(max_length=80, description="The round's slug")]
+PledgeId = Annotated[int, msgspec.Meta(ge=1, le=2**31)]
+
+
+class StaffPledgesController(Controller):
+    """Pledges and their payments, as staff handle them: every change through the services
+    pledgers use, with staff's name in the audit trail."""
+
+    path = "/staff/pledges"
+    tags = ("back office",)
+    guards = (require_staff,)
+    opt = {"roles": CHANGERS}  # noqa: RUF012 (Litestar reads it as the controller's options)
+
+    @get("/", name="staff_pledges", opt={"roles": EVERYONE}, responses=page_error_responses(400, 401, 403, 404))
+    async def pledges_page(
+        self,
+        request: Request,
+        pledges: NamedDependency[PledgeService],
+        programme: NamedDependency[dict | None],
+        round: RoundQuery = None,
+    ) -> Template:
+        """A round's pledges (the newest round unless one is asked for)."""
+        rounds = await pledges.rounds()
+        fund = await pledges.round(round) if round else (rounds[-1] if rounds else None)
+        listed = await pledges.pledges(fund.id) if fund else []
+        return page("pledges", request, programme, rounds=rounds, fund=fund, pledges=listed)
+
+    @get(
+        "/{pledge_id:int}", name="staff_pledge", opt={"roles": EVERYONE}, responses=page_error_responses(401, 403, 404)
+    )
+    async def pledge_page(
+        self,
+        request: Request,
+        pledges: NamedDependency[PledgeService],
+        invoices: NamedDependency[InvoiceService],
+        payments: NamedDependency[PaymentService],
+        programme: NamedDependency[dict | None],
+        pledge_id: PledgeId,
+    ) -> Template:
+        return await self._pledge(request, pledges, invoices, payments, programme, pledge_id)
+
+    @post("/{pledge_id:int}/amount", name="staff_pledge_amount", status_code=303, responses=CHANGE_RESPONSES)
+    async def change_amount(
+        self,
+        request: Request,
+        pledges: NamedDependency[PledgeService],
+        invoices: NamedDependency[InvoiceService],
+        payments: NamedDependency[PaymentService],
+        accounts: NamedDependency[AccountService],
+        programme: NamedDependency[dict | None],
+        pledge_id: PledgeId,
+        data: URLEncodedBody[AmountForm],
+    ) -> Response:
+        pledge = await pledges.pledge_by_id(pledge_id)
+        try:
+            amount = Money.parse(data.amount, request.state.locale)
+            await pledges.change(pledge.token, Change(amount=amount), note=_("changed by staff"), by_staff=True)
+        except (MoneyError, PledgeError) as refused:
+            errors = {"amount": str(refused)}
+            return await self._pledge(request, pledges, invoices, payments, programme, pledge_id, errors)
+        await self._audit(request, accounts, "pledge_changed", pledge_id, f"{pledge.amount} → {amount}")
+        return Redirect(path=f"/staff/pledges/{pledge_id}?done=changed", status_code=303)
+
+    @post("/{pledge_id:int}/cancel", name="staff_pledge_cancel", status_code=303, responses=CHANGE_RESPONSES)
+    async def cancel(
+        self,
+        request: Request,
+        pledges: NamedDependency[PledgeService],
+        invoices: NamedDependency[InvoiceService],
+        payments: NamedDependency[PaymentService],
+        accounts: NamedDependency[AccountService],
+        programme: NamedDependency[dict | None],
+        pledge_id: PledgeId,
+        data: URLEncodedBody[ReasonForm],
+    ) -> Response:
+        pledge = await pledges.pledge_by_id(pledge_id)
+        errors = {}
+        if not data.reason.strip():
+            errors = {"reason": _("Say why the pledge is cancelled.")}
+        else:
+            try:
+                await pledges.cancel(pledge.token, reason=data.reason, by_staff=True)
+            except PledgeError as refused:
+                errors = {"reason": str(refused)}
+        if errors:
+            return await self._pledge(request, pledges, invoices, payments, programme, pledge_id, errors)
+        await self._audit(request, accounts, "pledge_cancelled", pledge_id, data.reason.strip()[:500])
+        return Redirect(path=f"/staff/pledges/{pledge_id}?done=cancelled", status_code=303)
+
+    @post("/{pledge_id:int}/invoice", name="staff_pledge_invoice", status_code=303, responses=CHANGE_RESPONSES)
+    async def invoice(
+        self,
+        request: Request,
+        pledges: NamedDependency[PledgeService],
+        invoices: NamedDependency[InvoiceService],
+        payments: NamedDependency[PaymentService],
+        accounts: NamedDependency[AccountService],
+        programme: NamedDependency[dict | None],
+        pledge_id: PledgeId,
+    ) -> Response:
+        try:
+            issued = await invoices.issue(pledge_id)
+        except PledgeError as refused:
+            errors = {"invoice": str(refused)}
+            return await self._pledge(request, pledges, invoices, payments, programme, pledge_id, errors)
+        await self._audit(request, accounts, "invoice_issued", pledge_id, issued.number)
+        return Redirect(path=f"/staff/pledges/{pledge_id}?done=invoiced", status_code=303)
+
+    @post("/{pledge_id:int}/reminder", name="staff_pledge_reminder", status_code=303, responses=CHANGE_RESPONSES)
+    async def reminder(
+        self,
+        request: Request,
+        pledges: NamedDependency[PledgeService],
+        invoices: NamedDependency[InvoiceService],
+        payments: NamedDependency[PaymentService],
+        accounts: NamedDependency[AccountService],
+        programme: NamedDependency[dict | None],
+        pledge_id: PledgeId,
+    ) -> Response:
+        try:
+            await pledges.remind(pledge_id)
+        except PledgeError as refused:
+            errors = {"reminder": str(refused)}
+            return await self._pledge(request, pledges, invoices, payments, programme, pledge_id, errors)
+        await self._audit(request, accounts, "reminder_sent", pledge_id, "")
+        return Redirect(path=f"/staff/pledges/{pledge_id}?done=reminded", status_code=303)
+
+    @post("/{pledge_id:int}/refund", name="staff_pledge_refund", status_code=303, responses=CHANGE_RESPONSES)
+    async def refund(
+        self,
+        request: Request,
+        pledges: NamedDependency[PledgeService],
+        invoices: NamedDependency[InvoiceService],
+        payments: NamedDependency[PaymentService],
+        accounts: NamedDependency[AccountService],
+        programme: NamedDependency[dict | None],
+        pledge_id: PledgeId,
+        data: URLEncodedBody[RefundForm],
+    ) -> Response:
+        """Refund a Mollie payment of this pledge, in full or in part (empty amount: all that is left)."""
+        ours = {a.mollie_id for a in await payments.attempts(pledge_id) if a.mollie_id}
+        errors: dict[str, str] = {}
+        if data.payment not in ours:
+            errors["payment"] = _("Choose one of this pledge's payments.")
+        if not data.refund_reason.strip():
+            errors["refund_reason"] = _("Give the reason for the refund.")
+        amount = None
+        if not errors and data.refund_amount.strip():
+            try:
+                amount = Money.parse(data.refund_amount, request.state.locale)
+            except MoneyError as bad:
+                errors["refund_amount"] = str(bad)
+        if not errors:
+            try:
+                await payments.refund(data.payment, amount, reason=data.refund_reason)
+            except PaymentError as refused:
+                errors["refund_amount"] = str(refused)
+        if errors:
+            return await self._pledge(request, pledges, invoices, payments, programme, pledge_id, errors)
+        await self._audit(request, accounts, "refund", pledge_id, f"{data.payment} {amount or 'all'}")
+        return Redirect(path=f"/staff/pledges/{pledge_id}?done=refunded", status_code=303)
+
+    async def _audit(
+        self, request: Request, accounts: AccountService, action: str, pledge_id: int, detail: str
+    ) -> None:
+        await accounts.audit(staff_of(request).email, action, f"pledge:{pledge_id}", detail, client_address(request))
+
+    async def _pledge(
+        self,
+        request: Request,
+        pledges: PledgeService,
+        invoices: InvoiceService,
+        payments: PaymentService,
+        programme: dict | None,
+        pledge_id: int,
+        errors: dict[str, str] | None = None,
+    ) -> Template:
+        pledge = await pledges.pledge_by_id(pledge_id)
+        attempts = [a for a in await payments.attempts(pledge.id) if a.mollie_id]
+        return page(
+            "pledge",
+            request,
+            programme,
+            400 if errors else 200,
+            pledge=pledge,
+            fund=await pledges.round_by_id(pledge.round_id),
+            documents=await invoices.of_pledge(pledge.id),
+            attempts=attempts,
+            errors=errors or {},
+            done=request.query_params.get("done", "") if not errors else "",
+            changes=staff_of(request).role in CHANGERS,
+        )

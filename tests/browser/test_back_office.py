@@ -3,8 +3,8 @@
 On a demo server of this module's own, with one staff account per role made by `funding users
 create` (as staff make them). In each language: the login page, a wrong password (the error
 summary takes focus, the e-mail stays), then each role logs in by keyboard, reaches every page
-its navigation offers, and logs out; the administrator also sends the new-account form empty
-(its error state). axe and the reflow check look at every one of those pages.
+its navigation offers, and logs out; the treasurer opens a pledge and cancels it without a reason,
+the administrator sends the new-account form empty (their error states). axe and the reflow check look at every one of those pages.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from tests.live import LiveServer
 pytestmark = pytest.mark.browser
 
 PASSWORD = "correct horse battery staple"
-READERS = (("/staff/users", "Staff accounts"), ("/staff/audit", "Audit trail"))
-NAVIGATION = {Role.admin: READERS, Role.auditor: READERS, Role.treasurer: (), Role.approver: ()}
+PLEDGES = (("/staff/pledges", "Pledges"),)
+READERS = (*PLEDGES, ("/staff/users", "Staff accounts"), ("/staff/audit", "Audit trail"))
+NAVIGATION = {Role.admin: READERS, Role.auditor: READERS, Role.treasurer: PLEDGES, Role.approver: PLEDGES}
 """What each role's navigation offers besides the dashboard."""
 
 
@@ -90,6 +91,16 @@ def test_each_role_walks_the_back_office_with_the_keyboard_alone(open_context, s
             press_and_follow(page)
             expect(page.locator("h1")).to_have_text(t(locale, item))
             check(page, f"{item}, as {role.value}", locale)
+        if role is Role.treasurer:
+            page.goto("/staff/pledges")
+            unpaid = page.locator("table a[href^='/staff/pledges/']").last  # the newest round's last: nothing paid
+            keyboard.tab_to(page, f"a[href='{unpaid.get_attribute('href')}']")
+            press_and_follow(page)
+            check(page, "a pledge, with the actions a treasurer may take", locale)
+            keyboard.tab_to(page, "form[action$='/cancel'] button[type=submit]")
+            press_and_follow(page)
+            expect(page.locator(".error-summary")).to_be_focused()
+            check(page, "cancelling a pledge without a reason", locale, 400)
         if role is Role.admin:
             page.goto("/staff/users")
             keyboard.tab_to(page, "form[action='/staff/users'] button[type=submit]")
@@ -101,5 +112,5 @@ def test_each_role_walks_the_back_office_with_the_keyboard_alone(open_context, s
         expect(page).to_have_url(f"{staff_server.url}/staff/login")
 
     SUMMARY.append(f"back office [{locale}]: axe-core on {check.axe.pages} pages, {len(check.axe.problems)} violations")
-    assert len(check.checked) == 2 + len(Role) + sum(len(items) for items in NAVIGATION.values()) + 1
+    assert len(check.checked) == 2 + len(Role) + sum(len(items) for items in NAVIGATION.values()) + 3
     assert not check.problems, "\n".join(check.problems)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from argon2 import PasswordHasher
 
 from funding.accounts import service
 from funding.accounts.service import AccountService
 from funding.accounts.tables import Role
+from funding.settings import Settings
+from tests.pledges.conftest import clock, year
+
+__all__ = ["clock", "year"]
 
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The route × role test posts to every form as every role: more than a minute's rate limit."""
+    return replace(settings, rate_limit_per_minute=10_000)
 
 
 @pytest.fixture(autouse=True)
