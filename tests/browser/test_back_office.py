@@ -4,7 +4,8 @@ On a demo server of this module's own, with one staff account per role made by `
 create` (as staff make them). In each language: the login page, a wrong password (the error
 summary takes focus, the e-mail stays), then each role logs in by keyboard, reaches every page
 its navigation offers, and logs out; the treasurer opens a pledge and cancels it without a reason,
-the administrator sends the new-account form empty (their error states). axe and the reflow check look at every one of those pages.
+the administrator sends the new-account form empty (their error states). axe and the reflow
+check look at every one of those pages.
 """
 
 from __future__ import annotations
