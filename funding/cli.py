@@ -550,9 +550,7 @@ def _typed_euros(text: str):
 async def _organisation(registry, identifier: str) -> dict:
     from funding.pledges.service import PledgeError
 
-    identifier = identifier.strip().upper()
-    column = "cbs_code" if identifier.startswith("GM") else {20: "oin", 8: "kvk"}.get(len(identifier))
-    found = await registry.find(**{column: identifier}) if column and identifier.isalnum() else None
+    found = await registry.by_identifier(identifier)
     if found is None:
-        raise PledgeError(f"no organisation in the registry has the identifier {identifier!r}", "organisation")
+        raise PledgeError(f"no organisation in the registry has the identifier {identifier.strip()!r}", "organisation")
     return found

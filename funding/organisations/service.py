@@ -165,6 +165,12 @@ class OrganisationService:
             .limit(limit)
         )
 
+    async def by_identifier(self, identifier: str) -> dict | None:
+        """The organisation with this CBS code (`GM0363`), OIN (20 digits) or KvK number (8), as staff type them."""
+        identifier = identifier.strip().upper()
+        column = "cbs_code" if identifier.startswith("GM") else {20: "oin", 8: "kvk"}.get(len(identifier))
+        return await self.find(**{column: identifier}) if column and identifier.isalnum() else None
+
     async def find(self, **identifier: str) -> dict | None:
         """The organisation with one identifier, e.g. `find(cbs_code="GM0363")`."""
         ((name, value),) = identifier.items()

@@ -9,6 +9,7 @@ every form posts to a route for the roles that change things. Forms carry Litest
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 import msgspec
@@ -25,8 +26,8 @@ from funding.invoicing.service import InvoiceService
 from funding.ledger.service import LedgerService
 from funding.money import Money, MoneyError
 from funding.payments.service import PaymentError, PaymentService
-from funding.pledges.service import REFUNDS, Change, PledgeError, PledgeService
-from funding.pledges.tables import BOOKED_STATUSES
+from funding.pledges.service import REFUNDS, Change, NewPledge, PledgeError, PledgeService
+from funding.pledges.tables import BOOKED_STATUSES, PledgeSource
 from funding.staff.guards import require_staff, staff_cookie
 from funding.web.errors import page_error_responses
 from funding.web.requests import client_address
@@ -294,6 +295,20 @@ class ReasonForm(msgspec.Struct):
     reason: str = ""
 
 
+class RecordForm(msgspec.Struct):
+    organisation: str = ""
+    round: str = ""
+    amount: str = ""
+    decision_reference: str = ""
+    decision_date: str = ""
+    contact_name: str = ""
+    contact_email: str = ""
+    buyer_reference: str = ""
+
+    def values(self) -> dict[str, str]:
+        return {name: str(getattr(self, name))[:300] for name in self.__struct_fields__}
+
+
 class RefundForm(msgspec.Struct):
     payment: str = ""
     refund_amount: str = ""
@@ -327,6 +342,62 @@ class StaffPledgesController(Controller):
         fund = await pledges.round(round) if round else (rounds[-1] if rounds else None)
         listed = await pledges.pledges(fund.id) if fund else []
         return page("pledges", request, programme, rounds=rounds, fund=fund, pledges=listed)
+
+    @get("/new", name="staff_pledge_new", responses=page_error_responses(401, 403))
+    async def record_form(
+        self, request: Request, pledges: NamedDependency[PledgeService], programme: NamedDependency[dict | None]
+    ) -> Template:
+        """Record a pledge a council or board decided on (the page of `funding pledges record`)."""
+        return page("record", request, programme, rounds=await pledges.rounds(), errors={}, values={})
+
+    @post("/new", name="staff_pledge_record", status_code=303, responses=CHANGE_RESPONSES)
+    async def record(
+        self,
+        request: Request,
+        pledges: NamedDependency[PledgeService],
+        accounts: NamedDependency[AccountService],
+        programme: NamedDependency[dict | None],
+        data: URLEncodedBody[RecordForm],
+    ) -> Response:
+        errors: dict[str, str] = {}
+        organisation = await pledges.organisations.by_identifier(data.organisation)
+        if organisation is None:
+            errors["organisation"] = _("Enter the organisation's CBS code, OIN or KvK number, as the registry has it.")
+        amount = decided = None
+        try:
+            amount = Money.parse(data.amount, request.state.locale)
+        except MoneyError as bad:
+            errors["amount"] = str(bad)
+        try:
+            decided = date.fromisoformat(data.decision_date.strip())
+        except ValueError:
+            errors["decision_date"] = _("Enter the decision's date as YYYY-MM-DD, e.g. 2026-11-14.")
+        if not data.decision_reference.strip():
+            errors["decision_reference"] = _("Enter the decision's reference, e.g. raadsbesluit 2026-14.")
+        pledge = None
+        if not errors and organisation is not None:
+            try:
+                pledge = await pledges.pledge(
+                    data.round,
+                    NewPledge(
+                        organisation_id=organisation["id"],
+                        contact_name=data.contact_name.strip() or organisation["name"],
+                        contact_email=data.contact_email.strip() or organisation["billing_email"],
+                        amount=amount,
+                        buyer_reference=data.buyer_reference,
+                        source=PledgeSource.staff,
+                        decision_reference=data.decision_reference,
+                        decision_date=decided,
+                    ),
+                )
+            except PledgeError as refused:
+                field = refused.field if refused.field in RecordForm.__struct_fields__ else "organisation"
+                errors[field] = str(refused)
+        if pledge is None:
+            rounds = await pledges.rounds()
+            return page("record", request, programme, 400, rounds=rounds, errors=errors, values=data.values())
+        await self._audit(request, accounts, "pledge_recorded", pledge.id, data.decision_reference.strip()[:200])
+        return Redirect(path=f"/staff/pledges/{pledge.id}?done=recorded", status_code=303)
 
     @get(
         "/{pledge_id:int}", name="staff_pledge", opt={"roles": EVERYONE}, responses=page_error_responses(401, 403, 404)

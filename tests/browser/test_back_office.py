@@ -3,7 +3,8 @@
 On a demo server of this module's own, with one staff account per role made by `funding users
 create` (as staff make them). In each language: the login page, a wrong password (the error
 summary takes focus, the e-mail stays), then each role logs in by keyboard, reaches every page
-its navigation offers, and logs out; the treasurer opens a pledge and cancels it without a reason,
+its navigation offers, and logs out; the treasurer opens a pledge and cancels it without a reason
+and sends the record-a-pledge form empty,
 the administrator sends the new-account form empty (their error states). axe and the reflow
 check look at every one of those pages.
 """
@@ -102,6 +103,14 @@ def test_each_role_walks_the_back_office_with_the_keyboard_alone(open_context, s
             press_and_follow(page)
             expect(page.locator(".error-summary")).to_be_focused()
             check(page, "cancelling a pledge without a reason", locale, 400)
+            page.goto("/staff/pledges")
+            keyboard.tab_to(page, "a[href='/staff/pledges/new']")
+            press_and_follow(page)
+            check(page, "recording a decided pledge", locale)
+            keyboard.tab_to(page, "form[action='/staff/pledges/new'] button[type=submit]")
+            press_and_follow(page)
+            expect(page.locator(".error-summary")).to_be_focused()
+            check(page, "recording a pledge with nothing filled in", locale, 400)
         if role is Role.admin:
             page.goto("/staff/users")
             keyboard.tab_to(page, "form[action='/staff/users'] button[type=submit]")
@@ -113,5 +122,5 @@ def test_each_role_walks_the_back_office_with_the_keyboard_alone(open_context, s
         expect(page).to_have_url(f"{staff_server.url}/staff/login")
 
     SUMMARY.append(f"back office [{locale}]: axe-core on {check.axe.pages} pages, {len(check.axe.problems)} violations")
-    assert len(check.checked) == 2 + len(Role) + sum(len(items) for items in NAVIGATION.values()) + 3
+    assert len(check.checked) == 2 + len(Role) + sum(len(items) for items in NAVIGATION.values()) + 5
     assert not check.problems, "\n".join(check.problems)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import re
+from datetime import date, timedelta
 from email import policy
 from pathlib import Path
 
@@ -65,3 +66,47 @@ async def test_a_treasurer_changes_invoices_reminds_and_cancels_and_an_auditor_o
     assert await Invoice.count() == 2, "the invoice, and its credit note at the cancellation"
     actions = [e["action"] for e in reversed(await AccountService().events(actor="treasurer@example.nl"))]
     assert actions[-5:] == ["login", "pledge_changed", "invoice_issued", "reminder_sent", "pledge_cancelled"]
+
+
+async def test_a_treasurer_records_a_decided_pledge_and_bad_input_is_shown_at_its_field(
+    client, staff_users, ledger, year, clock
+):
+    pledges = PledgeService(ledger, clock=clock)
+    today = date.today()
+    await make_round(pledges, year, opens_on=today - timedelta(days=5), closes_on=today + timedelta(days=5))
+    await OrganisationService().add(
+        kind=OrganisationKind.provincie,
+        name="Provincie Utrecht",
+        oin="00000001002220647000",
+        billing_email="f@pu.example",
+    )
+    await log_in(client, Role.treasurer)
+    form = await client.get("/staff/pledges/new")
+    assert form.status_code == 200 and 'name="decision_date"' in form.text
+    fields = {"_csrf_token": client.cookies["csrftoken"], "round": "2026", "amount": "25.000,00"}
+    bad = await client.post(
+        "/staff/pledges/new", data={**fields, "organisation": "GM9999", "decision_date": "14-11-2026"}
+    )
+    assert bad.status_code == 400
+    for field in ("organisation", "decision_date", "decision_reference"):
+        assert f'id="{field}-error"' in bad.text, field
+    assert 'value="GM9999"' in bad.text, "what was typed stays"
+    made = await client.post(
+        "/staff/pledges/new",
+        data={
+            **fields,
+            "organisation": "00000001002220647000",
+            "decision_date": "2026-11-14",
+            "decision_reference": "Statenbesluit 2026-31",
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, re.findall(r"field-error\">(.*?)</p>", made.text, re.S)
+    (pledge,) = await pledges.pledges((await pledges.round("2026")).id)
+    assert (pledge.organisation_name, pledge.amount, pledge.decision_reference) == (
+        "Provincie Utrecht",
+        Money.euros(25_000),
+        "Statenbesluit 2026-31",
+    )
+    assert made.headers["location"] == f"/staff/pledges/{pledge.id}?done=recorded"
+    assert (await AccountService().events(action="pledge_recorded"))[0]["actor"] == "treasurer@example.nl"
