@@ -117,35 +117,40 @@ class CostSharingKey(msgspec.Struct, frozen=True, forbid_unknown_fields=True, om
         """One line for round pages and forms: `€ 0,05 per inwoner, minimaal € 500,00`."""
         if locale not in LOCALES:
             raise ValueError(f"locale must be one of {', '.join(LOCALES)}, not {locale!r}")
-        self.validate()
-        gettext = translations(locale).gettext
+        return _description(self, locale)
 
-        def amount(cents: int) -> dict[str, str]:
-            return {"amount": Money(cents).format(locale)}
 
-        if self.kind == KeyKind.flat:
-            assert self.amount_cents is not None  # validate() saw to it
-            parts = [gettext("%(amount)s per organisation") % amount(self.amount_cents)]
-        elif self.kind == KeyKind.per_capita:
-            assert self.rate is not None
-            # Babel, not Money: a rate may have fractions of a cent (`€ 0,0125`).
-            rate = format_currency(
-                Decimal(self.rate), CURRENCY, locale=babel_locale(locale), decimal_quantization=False
-            )
-            parts = [gettext("%(rate)s per inhabitant") % {"rate": rate}]
-            if self.floor_cents is not None:
-                parts.append(gettext("at least %(amount)s") % amount(self.floor_cents))
-            if self.cap_cents is not None:
-                parts.append(gettext("at most %(amount)s") % amount(self.cap_cents))
-        elif self.kind == KeyKind.tiered:
-            parts = [gettext("by kind and size")]
-            if self.amount_cents is not None:
-                parts.append(gettext("otherwise %(amount)s") % amount(self.amount_cents))
-        else:
-            parts = [gettext("the target shared among the participants")]
-            if self.cap_cents is not None:
-                parts.append(gettext("at most %(amount)s each") % amount(self.cap_cents))
-        return ", ".join(parts)
+@lru_cache(maxsize=256)
+def _description(key: CostSharingKey, locale: str) -> str:
+    """`describe`, worked out once per key and language (keys are frozen): Babel's formatting
+    took a twentieth of a round page."""
+    key.validate()
+    gettext = translations(locale).gettext
+
+    def amount(cents: int) -> dict[str, str]:
+        return {"amount": Money(cents).format(locale)}
+
+    if key.kind == KeyKind.flat:
+        assert key.amount_cents is not None  # validate() saw to it
+        parts = [gettext("%(amount)s per organisation") % amount(key.amount_cents)]
+    elif key.kind == KeyKind.per_capita:
+        assert key.rate is not None
+        # Babel, not Money: a rate may have fractions of a cent (`€ 0,0125`).
+        rate = format_currency(Decimal(key.rate), CURRENCY, locale=babel_locale(locale), decimal_quantization=False)
+        parts = [gettext("%(rate)s per inhabitant") % {"rate": rate}]
+        if key.floor_cents is not None:
+            parts.append(gettext("at least %(amount)s") % amount(key.floor_cents))
+        if key.cap_cents is not None:
+            parts.append(gettext("at most %(amount)s") % amount(key.cap_cents))
+    elif key.kind == KeyKind.tiered:
+        parts = [gettext("by kind and size")]
+        if key.amount_cents is not None:
+            parts.append(gettext("otherwise %(amount)s") % amount(key.amount_cents))
+    else:
+        parts = [gettext("the target shared among the participants")]
+        if key.cap_cents is not None:
+            parts.append(gettext("at most %(amount)s each") % amount(key.cap_cents))
+    return ", ".join(parts)
 
 
 class Member(msgspec.Struct, frozen=True):
