@@ -138,7 +138,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=app_logging_config(),
         state=State(
-            {"settings": settings, "mollie": mollie, "data_version": data_version, "programme": Memo("programme")}
+            {
+                "settings": settings,
+                "mollie": mollie,
+                "data_version": data_version,
+                "programme": Memo("programme"),
+                "budget": Memo("programme", "budget_period", "budget_line"),
+            }
         ),
     )
     app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing, which would answer HEAD with 405
