@@ -15,17 +15,17 @@ import logging
 import re
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
-from funding.db import as_date, as_datetime, lock_transaction, write_transaction
+from funding.db import as_date, as_datetime, fetch, lock_transaction, write_transaction
 from funding.i18n import _, format_day
 from funding.ledger.chain import EntryRecord
 from funding.ledger.service import LedgerService, Leg
@@ -39,6 +39,7 @@ from funding.pledges.keys import (
     Member,
     equal_shares,
     equal_split_reached,
+    share_asker,
     share_history,
     suggested_share,
 )
@@ -330,6 +331,10 @@ class InKindItem:
 
     def line(self, locale: str) -> str:
         return self.line_name_en if locale == "en" else self.line_name
+
+    @property
+    def named(self) -> bool:
+        return self.contributor != ANONYMOUS
 
 
 @dataclass(frozen=True)
@@ -949,12 +954,12 @@ class PledgeService:
         budget lines' names: one query, bounded by the in-kind pledges."""
         return [_in_kind_item(row) for row in await Pledge.raw(_IN_KIND.replace("<FUND>", "{}"), fund.id)]
 
-    async def _figures(self, slug: str | None, covers: str) -> list[dict]:
+    async def _figures(self, slug: str | None, covers: str) -> Sequence[Mapping[str, Any]]:
         if slug is None:
             query = _FIGURES.replace("<ROUND>", "").replace("<COVERS>", covers.replace("<ROUND>", ""))
-            return await FundingRound.raw(query.replace("<WHERE>", ""))
+            return await fetch(query.replace("<WHERE>", ""))
         query = _one_round(covers)
-        rows = await FundingRound.raw(query, *[_slug(slug)] * query.count("{}"))
+        rows = await fetch(query, *[_slug(slug)] * query.count("{}"))
         if not rows:
             raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
         return rows
@@ -971,7 +976,7 @@ class PledgeService:
         args: list = [_slug(slug)] * summary_query.count("{}")
         args += [slug, slug, after, limit + 1] if after is not None else [slug, limit + 1]
         args += [slug] if in_kind else []
-        rows = await FundingRound.raw(query, *args)
+        rows = await fetch(query, *args)
         if not rows:
             raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
         summary = _summary(rows[0])
@@ -1132,6 +1137,7 @@ class PledgeService:
         )
 
 
+_ZERO = Money.zero()
 _ASKED_SQL = "(" + ", ".join(f"'{kind}'" for kind in ASKED_KINDS) + ")"
 _LIVE_SQL = "(" + ", ".join(f"'{status.value}'" for status in LIVE_STATUSES) + ")"
 
@@ -1279,7 +1285,7 @@ def _one_round(covers: str) -> str:
     return query.replace("<WHERE>", "WHERE r.slug = {}")
 
 
-def _summary(row: dict) -> RoundSummary:
+def _summary(row: Mapping[str, Any]) -> RoundSummary:
     totals = _totals(row)
     fund, hidden = totals.round, int(row["hidden_count"] or 0)
     return RoundSummary(
@@ -1307,7 +1313,7 @@ def _summary(row: dict) -> RoundSummary:
     )
 
 
-def _in_kind_item(row: dict) -> InKindItem:
+def _in_kind_item(row: Mapping[str, Any]) -> InKindItem:
     contributor = {"kind": row["item_kind"], "is_public": row["item_public"], "name": row["item_name"]}
     return InKindItem(
         contributor=public_name(contributor, bool(row["item_publish_name"])),
@@ -1318,15 +1324,17 @@ def _in_kind_item(row: dict) -> InKindItem:
     )
 
 
-def _page(summary: RoundSummary, rows: list[dict], *, after: int | None, limit: int) -> FairSharePage:
+def _page(summary: RoundSummary, rows: Sequence[Mapping[str, Any]], *, after: int | None, limit: int) -> FairSharePage:
     """The page of `rows` (`_PAGE`'s, one more than `limit` if more follow)."""
     more = len(rows) > limit
-    shown = [_fair_share_row(summary.round, row, summary.covered_count) for row in rows[:limit]]
+    fund = summary.round
+    ask = share_asker(fund.key, target=fund.target, joined=summary.covered_count)
+    shown = [_fair_share_row(fund, row, ask) for row in rows[:limit]]
     next_after = shown[-1].organisation_id if more and shown else None
     return FairSharePage(rows=shown, after=after, next_after=next_after, anonymous=summary.anonymous)
 
 
-def _totals(row: dict) -> RoundTotals:
+def _totals(row: Mapping[str, Any]) -> RoundTotals:
     return RoundTotals(
         round=_round(row),
         pledged_conditional=Money(int(row["sum_conditional"])),  # PostgreSQL sums bigints as numeric
@@ -1338,15 +1346,15 @@ def _totals(row: dict) -> RoundTotals:
     )
 
 
-def _fair_share_row(fund: Round, row: dict, joined: int) -> FairShareRow:
+def _fair_share_row(fund: Round, row: Mapping[str, Any], ask: Callable[[Member], Money]) -> FairShareRow:
+    """A row of `_PAGE`; `ask` is what the key asks of a member (`share_asker`)."""
     covered = row["pledger"] is not None
     org_id, kind = row["org_id"], row["org_kind"]
     if covered and fund.key.kind is KeyKind.equal_split:
         suggested = Money(row["share_cents"])  # the share it has, fixed by when it joined
     else:
-        member = Member(organisation_id=org_id, kind=kind, population=row["population"])
-        suggested = suggested_share(fund.key, member, target=fund.target, joined=joined)
-    zero = Money.zero()
+        suggested = ask(Member(organisation_id=org_id, kind=kind, population=row["population"]))
+    zero = _ZERO
     if not covered:
         return FairShareRow(org_id, row["org_name"], kind, suggested, zero, zero, zero, "none")
     own = row["pledger"] == org_id
@@ -1417,7 +1425,7 @@ def _member(organisation: dict) -> Member:
     return Member(organisation_id=organisation["id"], kind=organisation["kind"], population=organisation["population"])
 
 
-def _round(row: dict) -> Round:
+def _round(row: Mapping[str, Any]) -> Round:
     return Round(
         id=row["id"],
         slug=row["slug"],
