@@ -17,7 +17,7 @@ from litestar.response import Template
 
 from funding import i18n
 from funding.pledges.listing import RoundPhase, compact_history, dated, phase
-from funding.pledges.service import ANONYMOUS, PledgeService
+from funding.pledges.service import PledgeService
 from funding.web.errors import page_error_responses
 
 AfterQuery = Annotated[
@@ -64,7 +64,6 @@ class RoundController(Controller):
             "key": fund.key.describe(i18n.current_locale()),
             "history": compact_history(summary.share_history),
             "in_kind": in_kind,
-            "anonymous": ANONYMOUS,
             "programme": programme,
         }
         return Template("public/round.html", context=context)
