@@ -110,6 +110,10 @@ def language_url(request: Request, code: str) -> str:
 def configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.auto_reload = False  # templates change with a deploy, not while serving
+    # Compiled templates in a plain dict (what Jinja does for cache_size=-1): the templates are
+    # the files of one directory, and its LRU cache took a lock for each of a page's half dozen
+    # extends, imports and includes.
+    env.cache = {}
     env.add_extension("jinja2.ext.i18n")
     # The i18n extension adds this method to the Environment; jinja2's types do not know it.
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
