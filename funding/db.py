@@ -6,9 +6,10 @@ URL and bound to every table explicitly; tests bind a fresh database per test th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -18,6 +19,7 @@ from piccolo.conf.apps import Finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from funding import piccolo_conf
@@ -52,6 +54,13 @@ def as_datetime(value: datetime | str) -> datetime:
     its offset, which is UTC (Piccolo writes them so)."""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def fetch(query: str, *args: object) -> Sequence[Mapping[str, Any]]:
+    """A raw query's rows, read-only (`{}` placeholders, as `Table.raw` takes): on PostgreSQL
+    asyncpg's own records rather than Piccolo's dict copies of them, which cost a round page of
+    fifty rows more than its query did. In a transaction, on its connection, as `Table.raw`."""
+    return await current_engine().run_querystring(QueryString(query, *args))
 
 
 def is_postgres(engine: Engine | None = None) -> bool:

@@ -84,12 +84,19 @@ async def provide_programme(state: State, programmes: NamedDependency[ProgrammeS
     return await state.programme.get(state.data_version, programmes.first_programme)
 
 
+async def provide_budget(state: State, programmes: NamedDependency[ProgrammeService]) -> list[dict]:
+    """The programme's budget periods and lines (`ProgrammeService.budget`), read again only
+    when the programme, period or line tables change: a journal append leaves them as they are."""
+    return await state.budget.get(state.data_version, programmes.budget)
+
+
 SERVICES = {
     "ledger": Provide(provide_ledger, sync_to_thread=False),
     "programmes": Provide(provide_programmes, sync_to_thread=False),
     "programme": Provide(provide_programme),
     "invoices": Provide(provide_invoices, sync_to_thread=False),
     "accounts": Provide(provide_accounts, sync_to_thread=False),
+    "budget": Provide(provide_budget),
     "pledges": Provide(provide_pledges, sync_to_thread=False),
     "payments": Provide(provide_payments, sync_to_thread=False),
 }

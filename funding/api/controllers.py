@@ -84,10 +84,13 @@ class TotalsApiController(Controller):
 
     @get("/", name="api_totals", cache=True, responses=error_responses(404))
     async def totals(
-        self, programmes: NamedDependency[ProgrammeService], programme: NamedDependency[dict | None]
+        self,
+        programmes: NamedDependency[ProgrammeService],
+        programme: NamedDependency[dict | None],
+        budget: NamedDependency[list[dict]],
     ) -> PeriodTotals:
         """The current budget period's totals, as on the overview page."""
-        overview = await programmes.overview(date.today())
+        overview = await programmes.overview(date.today(), budget)
         if overview is None or programme is None:  # no programme, so no period either
             raise NotFoundException("there is no budget period yet")
         return PeriodTotals(

@@ -169,8 +169,8 @@ class RoundsApiController(Controller):
     ) -> FairShareTable:
         """The round's fair-share table, a page at a time (keyset: `?after=` the last id of the
         page before): suggested against pledged against paid, per organisation."""
-        page = await pledges.fair_share_page(await pledges.summary(slug), after=after, limit=limit)
-        return _table(slug, page, limit)
+        view = await pledges.round_view(slug, after=after, limit=limit)
+        return _table(slug, view.page, limit)
 
     @get("/totals/kinds", name="api_totals_kinds", cache=True, responses=error_responses(404))
     async def kinds(self, pledges: NamedDependency[PledgeService], round: RoundQuery = None) -> KindTotalsTable:

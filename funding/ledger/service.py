@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 
 import msgspec
 
-from funding.db import as_date, as_datetime, is_postgres, lock_transaction, write_transaction
+from funding.db import as_date, as_datetime, fetch, is_postgres, lock_transaction, write_transaction
 from funding.ledger.chain import (
     GENESIS_HASH,
     REVERSAL_KIND,
@@ -468,7 +468,7 @@ class LedgerService:
         """Each account's movement during the months from `start` to `end`, and its closing
         balance at `end`, in one query over the monthly totals: the cost grows with accounts ×
         months, never with entries."""
-        rows = await AccountMonthBalance.raw(
+        rows = await fetch(
             "SELECT a.name AS name, "
             "SUM(CASE WHEN b.month >= {} THEN b.amount_cents END) AS during, "
             "SUM(b.amount_cents) AS closing "

@@ -71,7 +71,11 @@ def public_by_default(kind: OrganisationKind) -> bool:
 
 def always_public(kind: str) -> bool:
     """Whether the registry must show it by name and every pledge of it names it (`ALWAYS_PUBLIC`)."""
-    return kind in {k.value for k in ALWAYS_PUBLIC}
+    return kind in _ALWAYS_PUBLIC_KINDS
+
+
+_ALWAYS_PUBLIC_KINDS = frozenset(k.value for k in ALWAYS_PUBLIC)
+"""Made once: a round page asks for each of its rows (the set made per call was a twentieth of it)."""
 
 
 PROFILE = (

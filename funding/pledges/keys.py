@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -117,35 +118,40 @@ class CostSharingKey(msgspec.Struct, frozen=True, forbid_unknown_fields=True, om
         """One line for round pages and forms: `€ 0,05 per inwoner, minimaal € 500,00`."""
         if locale not in LOCALES:
             raise ValueError(f"locale must be one of {', '.join(LOCALES)}, not {locale!r}")
-        self.validate()
-        gettext = translations(locale).gettext
+        return _description(self, locale)
 
-        def amount(cents: int) -> dict[str, str]:
-            return {"amount": Money(cents).format(locale)}
 
-        if self.kind == KeyKind.flat:
-            assert self.amount_cents is not None  # validate() saw to it
-            parts = [gettext("%(amount)s per organisation") % amount(self.amount_cents)]
-        elif self.kind == KeyKind.per_capita:
-            assert self.rate is not None
-            # Babel, not Money: a rate may have fractions of a cent (`€ 0,0125`).
-            rate = format_currency(
-                Decimal(self.rate), CURRENCY, locale=babel_locale(locale), decimal_quantization=False
-            )
-            parts = [gettext("%(rate)s per inhabitant") % {"rate": rate}]
-            if self.floor_cents is not None:
-                parts.append(gettext("at least %(amount)s") % amount(self.floor_cents))
-            if self.cap_cents is not None:
-                parts.append(gettext("at most %(amount)s") % amount(self.cap_cents))
-        elif self.kind == KeyKind.tiered:
-            parts = [gettext("by kind and size")]
-            if self.amount_cents is not None:
-                parts.append(gettext("otherwise %(amount)s") % amount(self.amount_cents))
-        else:
-            parts = [gettext("the target shared among the participants")]
-            if self.cap_cents is not None:
-                parts.append(gettext("at most %(amount)s each") % amount(self.cap_cents))
-        return ", ".join(parts)
+@lru_cache(maxsize=256)
+def _description(key: CostSharingKey, locale: str) -> str:
+    """`describe`, worked out once per key and language (keys are frozen): Babel's formatting
+    took a twentieth of a round page."""
+    key.validate()
+    gettext = translations(locale).gettext
+
+    def amount(cents: int) -> dict[str, str]:
+        return {"amount": Money(cents).format(locale)}
+
+    if key.kind == KeyKind.flat:
+        assert key.amount_cents is not None  # validate() saw to it
+        parts = [gettext("%(amount)s per organisation") % amount(key.amount_cents)]
+    elif key.kind == KeyKind.per_capita:
+        assert key.rate is not None
+        # Babel, not Money: a rate may have fractions of a cent (`€ 0,0125`).
+        rate = format_currency(Decimal(key.rate), CURRENCY, locale=babel_locale(locale), decimal_quantization=False)
+        parts = [gettext("%(rate)s per inhabitant") % {"rate": rate}]
+        if key.floor_cents is not None:
+            parts.append(gettext("at least %(amount)s") % amount(key.floor_cents))
+        if key.cap_cents is not None:
+            parts.append(gettext("at most %(amount)s") % amount(key.cap_cents))
+    elif key.kind == KeyKind.tiered:
+        parts = [gettext("by kind and size")]
+        if key.amount_cents is not None:
+            parts.append(gettext("otherwise %(amount)s") % amount(key.amount_cents))
+    else:
+        parts = [gettext("the target shared among the participants")]
+        if key.cap_cents is not None:
+            parts.append(gettext("at most %(amount)s each") % amount(key.cap_cents))
+    return ", ".join(parts)
 
 
 class Member(msgspec.Struct, frozen=True):
@@ -166,36 +172,65 @@ def _validated(key: CostSharingKey) -> None:
 def suggested_share(key: CostSharingKey, member: Member, *, target: Money, joined: int) -> Money:
     """What `member` is asked to contribute to a round with this key and `target`, when `joined`
     organisations (`member` not among them) have joined so far."""
+    return share_asker(key, target=target, joined=joined)(member)
+
+
+def share_asker(key: CostSharingKey, *, target: Money, joined: int) -> Callable[[Member], Money]:
+    """`suggested_share` for one round's members, one after another: the key is checked and its
+    figures worked out once, not once per row of a fair-share table."""
     _validated(key)
-    if member.population is not None and member.population < 0:
-        raise ValueError(f"organisation {member.organisation_id} has a negative population")
     if key.kind == KeyKind.flat:
         assert key.amount_cents is not None  # validate() saw to it
-        return Money(key.amount_cents)
+        return _asking(Money(key.amount_cents))
     if key.kind == KeyKind.per_capita:
         assert key.rate is not None
-        if member.population is None:
-            return Money(key.floor_cents or 0)
-        micro_euros = member.population * _micro_euros(key.rate)
-        cents = (micro_euros + MICROS_PER_CENT // 2) // MICROS_PER_CENT  # half a cent rounds up
-        if key.floor_cents is not None:
-            cents = max(cents, key.floor_cents)
-        if key.cap_cents is not None:
-            cents = min(cents, key.cap_cents)
-        return Money(cents)
+        micro_rate, floor, cap = _micro_euros(key.rate), key.floor_cents, key.cap_cents
+        unknown = Money(floor or 0)
+
+        def per_capita(member: Member) -> Money:
+            population = _population(member)
+            if population is None:
+                return unknown
+            cents = (population * micro_rate + MICROS_PER_CENT // 2) // MICROS_PER_CENT  # half a cent rounds up
+            if floor is not None:
+                cents = max(cents, floor)
+            if cap is not None:
+                cents = min(cents, cap)
+            return Money(cents)
+
+        return per_capita
     if key.kind == KeyKind.tiered:
-        population = member.population or 0
-        fitting = [t for t in key.tiers if t.kind in (None, member.kind) and t.min_population <= population]
-        if not fitting:
-            return Money(key.amount_cents or 0)
-        # The tier for the largest size class reached; for one's own kind before any kind's.
-        return Money(max(fitting, key=lambda t: (t.min_population, t.kind is not None)).amount_cents)
+        tiers, otherwise = key.tiers, Money(key.amount_cents or 0)
+
+        def tiered(member: Member) -> Money:
+            population = _population(member) or 0
+            fitting = [t for t in tiers if t.kind in (None, member.kind) and t.min_population <= population]
+            if not fitting:
+                return otherwise
+            # The tier for the largest size class reached; for one's own kind before any kind's.
+            return Money(max(fitting, key=lambda t: (t.min_population, t.kind is not None)).amount_cents)
+
+        return tiered
     if joined < 0:
         raise ValueError(f"joined must not be negative, not {joined}")
     share = equal_shares(target, joined + 1)[0]
     # The cap is the most one share may be: the member is never asked for more, even while too
     # few have joined for the shares to come down to it (`equal_split_reached`).
-    return share if key.cap_cents is None else min(share, Money(key.cap_cents))
+    return _asking(share if key.cap_cents is None else min(share, Money(key.cap_cents)))
+
+
+def _asking(amount: Money) -> Callable[[Member], Money]:
+    def same(member: Member) -> Money:
+        _population(member)
+        return amount
+
+    return same
+
+
+def _population(member: Member) -> int | None:
+    if member.population is not None and member.population < 0:
+        raise ValueError(f"organisation {member.organisation_id} has a negative population")
+    return member.population
 
 
 def equal_shares(target: Money, count: int) -> list[Money]:

@@ -15,17 +15,17 @@ import logging
 import re
 import secrets
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import asyncpg
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
-from funding.db import as_date, as_datetime, lock_transaction, write_transaction
+from funding.db import as_date, as_datetime, fetch, lock_transaction, write_transaction
 from funding.i18n import _, format_day
 from funding.ledger.chain import EntryRecord
 from funding.ledger.service import LedgerService, Leg
@@ -39,6 +39,7 @@ from funding.pledges.keys import (
     Member,
     equal_shares,
     equal_split_reached,
+    share_asker,
     share_history,
     suggested_share,
 )
@@ -368,6 +369,10 @@ class InKindItem:
     def line(self, locale: str) -> str:
         return self.line_name_en if locale == "en" else self.line_name
 
+    @property
+    def named(self) -> bool:
+        return self.contributor != ANONYMOUS
+
 
 @dataclass(frozen=True)
 class FairSharePage:
@@ -385,6 +390,16 @@ class FairSharePage:
     def ends_table(self) -> bool:
         """The last page of rows (not a page after an id the table does not list)."""
         return self.next_after is None and (bool(self.rows) or self.after is None)
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """What a round's page shows of it (`PledgeService.round_view`)."""
+
+    summary: RoundSummary
+    page: FairSharePage
+    in_kind: list[InKindItem]
+    """Empty unless asked for."""
 
 
 @dataclass(frozen=True)
@@ -1124,58 +1139,45 @@ class PledgeService:
         """A round's totals, how many it covers named and not named, and the aggregated row of
         those not named: one query of grouped sums, however many pledges there are."""
         [row] = await self._figures(slug, _COVER_NAMES)
-        totals = _totals(row)
-        fund, hidden = totals.round, int(row["hidden_count"] or 0)
-        return RoundSummary(
-            **{f: getattr(totals, f) for f in RoundTotals.__dataclass_fields__},
-            named_count=int(row["named_count"] or 0),
-            anonymous_count=hidden,
-            anonymous=(
-                FairShareRow(
-                    organisation_id=None,
-                    name=ANONYMOUS,
-                    kind="",
-                    suggested=None,
-                    pledged=Money(int(row["hidden_pledged"] or 0)),
-                    in_kind=Money(int(row["hidden_in_kind"] or 0)),
-                    paid=Money(int(row["hidden_paid"] or 0)),
-                    status="anonymous",
-                    count=hidden,
-                )
-                if hidden
-                else None
-            ),
-            share_history=tuple(share_history(fund.target, totals.covered_count))
-            if fund.key.kind is KeyKind.equal_split
-            else (),
-        )
+        return _summary(row)
 
     async def in_kind_items(self, fund: Round) -> list[InKindItem]:
         """The round's standing in-kind pledges, with their contributors' public names and their
         budget lines' names: one query, bounded by the in-kind pledges."""
-        return [
-            InKindItem(
-                contributor=public_name(row, bool(row["publish_name"])),
-                budget_line=row["budget_line"],
-                line_name=row["line_name"] or row["budget_line"],
-                line_name_en=row["line_name_en"] or row["line_name"] or row["budget_line"],
-                value=Money(row["amount_cents"]),
-            )
-            for row in await Pledge.raw(_IN_KIND, fund.id)
-        ]
+        return [_in_kind_item(row) for row in await Pledge.raw(_IN_KIND.replace("<FUND>", "{}"), fund.id)]
 
-    async def _figures(self, slug: str | None, covers: str) -> list[dict]:
+    async def _figures(self, slug: str | None, covers: str) -> Sequence[Mapping[str, Any]]:
         if slug is None:
             query = _FIGURES.replace("<ROUND>", "").replace("<COVERS>", covers.replace("<ROUND>", ""))
-            return await FundingRound.raw(query.replace("<WHERE>", ""))
-        if not _SLUG.fullmatch(slug):
-            raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
-        query = _FIGURES.replace("<ROUND>", _ONE_ROUND).replace("<COVERS>", covers.replace("<ROUND>", _ONE_COVER))
-        query = query.replace("<WHERE>", "WHERE r.slug = {}")
-        rows = await FundingRound.raw(query, *[slug] * query.count("{}"))
+            return await fetch(query.replace("<WHERE>", ""))
+        query = _one_round(covers)
+        rows = await fetch(query, *[_slug(slug)] * query.count("{}"))
         if not rows:
             raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
         return rows
+
+    async def round_view(
+        self, slug: str, *, after: int | None = None, limit: int = FAIR_SHARE_PAGE, in_kind: bool = False
+    ) -> RoundView:
+        """`summary`, the page `fair_share_page` would give with it, and (`in_kind`) what
+        `in_kind_items` would: one query."""
+        summary_query = _one_round(_COVER_NAMES)
+        page = _PAGE.replace("<AFTER>", "" if after is None else _AFTER).replace("<FUND>", _FUND_BY_SLUG)
+        items = _IN_KIND.replace("<FUND>", _FUND_BY_SLUG) if in_kind else _NO_IN_KIND
+        query = _ROUND_VIEW.replace("<SUMMARY>", summary_query).replace("<PAGE>", page).replace("<IN_KIND>", items)
+        args: list = [_slug(slug)] * summary_query.count("{}")
+        args += [slug, slug, after, limit + 1] if after is not None else [slug, limit + 1]
+        args += [slug] if in_kind else []
+        rows = await fetch(query, *args)
+        if not rows:
+            raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
+        summary = _summary(rows[0])
+        listed = [row for row in rows if row["part"] == 0]
+        return RoundView(
+            summary=summary,
+            page=_page(summary, listed, after=after, limit=limit),
+            in_kind=[_in_kind_item(row) for row in rows if row["part"] == 1],
+        )
 
     async def fair_share_page(
         self, summary: RoundSummary, *, after: int | None = None, limit: int = FAIR_SHARE_PAGE
@@ -1184,13 +1186,11 @@ class PledgeService:
         joined and the aggregated row): one query, whatever the size of the registry."""
         fund = summary.round
         if after is None:
-            rows = await Organisation.raw(_PAGE.replace("<AFTER>", ""), fund.id, limit + 1)
+            rows = await Organisation.raw(_PAGE.replace("<AFTER>", "").replace("<FUND>", "{}"), fund.id, limit + 1)
         else:
-            rows = await Organisation.raw(_PAGE.replace("<AFTER>", _AFTER), fund.id, fund.id, after, limit + 1)
-        more = len(rows) > limit
-        shown = [_fair_share_row(fund, row, summary.covered_count) for row in rows[:limit]]
-        next_after = shown[-1].organisation_id if more and shown else None
-        return FairSharePage(rows=shown, after=after, next_after=next_after, anonymous=summary.anonymous)
+            page = _PAGE.replace("<AFTER>", _AFTER).replace("<FUND>", "{}")
+            rows = await Organisation.raw(page, fund.id, fund.id, after, limit + 1)
+        return _page(summary, rows, after=after, limit=limit)
 
     async def fair_share(self, slug: str) -> list[FairShareRow]:
         """The whole table, page by page: the named organisations by name, then the aggregated
@@ -1329,6 +1329,7 @@ class PledgeService:
         )
 
 
+_ZERO = Money.zero()
 _ASKED_SQL = "(" + ", ".join(f"'{kind}'" for kind in ASKED_KINDS) + ")"
 _LIVE_SQL = "(" + ", ".join(f"'{status.value}'" for status in LIVE_STATUSES) + ")"
 
@@ -1365,8 +1366,9 @@ ORDER BY r.closes_on DESC, r.id
 """Rounds with their totals (`<ROUND>` narrows the sums to one round, `<WHERE>` the rounds, and
 `<COVERS>` is what is counted of the covers): standing cash pledges conditional and due apart,
 cash received, value in kind, pledges."""
-_ONE_ROUND = "AND round = (SELECT id FROM funding_round WHERE slug = {})"
-_ONE_COVER = "WHERE c.round = (SELECT id FROM funding_round WHERE slug = {})"
+_FUND_BY_SLUG = "(SELECT id FROM funding_round WHERE slug = {})"
+_ONE_ROUND = f"AND round = {_FUND_BY_SLUG}"
+_ONE_COVER = f"WHERE c.round = {_FUND_BY_SLUG}"
 
 _COVER_COUNTS = "SELECT c.round AS cover_round, count(*) AS covered_count FROM pledge_cover c <ROUND> GROUP BY c.round"
 """How many organisations each round's standing pledges cover (lists of rounds)."""
@@ -1391,22 +1393,40 @@ LEFT JOIN (
 others are joined) with what they pledged themselves (an umbrella's members pledged nothing of
 their own): the fair-share table's aggregated row."""
 
+_IN_KIND_COLUMNS = (
+    "item_id",
+    "item_kind",
+    "item_public",
+    "item_name",
+    "item_publish_name",
+    "budget_line",
+    "item_cents",
+    "line_name",
+    "line_name_en",
+)
 _IN_KIND = f"""
-SELECT o.kind, o.is_public, o.name, p.publish_name, p.budget_line, p.amount_cents,
+SELECT p.id AS item_id, o.kind AS item_kind, o.is_public AS item_public, o.name AS item_name,
+  p.publish_name AS item_publish_name, p.budget_line, p.amount_cents AS item_cents,
   bl.name AS line_name, bl.name_en AS line_name_en
 FROM pledge p JOIN organisation o ON o.id = p.organisation
 JOIN funding_round r ON r.id = p.round
 LEFT JOIN budget_line bl ON bl.period = r.period AND bl.code = p.budget_line
-WHERE p.round = {{}} AND p.status IN {_LIVE_SQL} AND p.form <> 'cash'
+WHERE p.round = <FUND> AND p.status IN {_LIVE_SQL} AND p.form <> 'cash'
 ORDER BY p.id
 """
+"""A round's standing in-kind pledges, each with its contributor and its budget line (the
+columns are `_IN_KIND_COLUMNS`, named apart from a round's and a fair-share row's)."""
+
+_PAGE_COLUMNS = """o.id AS org_id, o.kind AS org_kind, o.name AS org_name, o.population, c.share_cents,
+  p.organisation AS pledger, p.status AS pledge_status, p.form, p.amount_cents, p.paid_cents, p.publish_name,
+  u.name AS umbrella_name, u.kind AS umbrella_kind, u.is_public AS umbrella_public"""
+"""A fair-share row's columns, named apart from a round's (`_ROUND_VIEW` has both)."""
+_PAGE_WIDTH = _PAGE_COLUMNS.count(",") + 1
 
 _PAGE = f"""
-SELECT o.id, o.kind, o.name, o.population, o.is_public, c.share_cents,
-  p.organisation AS pledger, p.status, p.form, p.amount_cents, p.paid_cents, p.publish_name,
-  u.name AS umbrella_name, u.kind AS umbrella_kind, u.is_public AS umbrella_public
+SELECT {_PAGE_COLUMNS}
 FROM organisation o
-LEFT JOIN pledge_cover c ON c.round = {{}} AND c.organisation = o.id
+LEFT JOIN pledge_cover c ON c.round = <FUND> AND c.organisation = o.id
 LEFT JOIN pledge p ON p.id = c.pledge
 LEFT JOIN organisation u ON u.id = p.organisation
 WHERE {_listed_sql("o", "c", "p")} <AFTER>
@@ -1414,14 +1434,14 @@ ORDER BY o.name, o.id
 LIMIT {{}}
 """
 """A page of the fair-share table: the organisations it lists by name (`_listed_sql`), in order
-of name and id, each with its cover and the pledge covering it. Organisations are a registry of
-public bodies (hundreds, a few thousand), and the (round, organisation) cover index makes each
-join a lookup."""
+of name and id, each with its cover and the pledge covering it, in round `<FUND>`. Organisations
+are a registry of public bodies (hundreds, a few thousand), and the (round, organisation) cover
+index makes each join a lookup."""
 
 _AFTER = f"""
 AND (o.name, o.id) > (
   SELECT o2.name, o2.id FROM organisation o2
-  LEFT JOIN pledge_cover c2 ON c2.round = {{}} AND c2.organisation = o2.id
+  LEFT JOIN pledge_cover c2 ON c2.round = <FUND> AND c2.organisation = o2.id
   LEFT JOIN pledge p2 ON p2.id = c2.pledge
   WHERE o2.id = {{}} AND {_listed_sql("o2", "c2", "p2")}
 )
@@ -1429,8 +1449,84 @@ AND (o.name, o.id) > (
 """After the row of organisation `after`, if the table lists it; after any other id, nothing
 (so an id the table does not list tells nothing of where its name would be)."""
 
+_ROUND_VIEW = f"""
+SELECT s.*, f.* FROM (<SUMMARY>) s
+LEFT JOIN (
+  SELECT 0 AS part, pg.*, {", ".join(f"NULL AS {name}" for name in _IN_KIND_COLUMNS)} FROM (<PAGE>) pg
+  UNION ALL
+  SELECT 1, {", ".join(["NULL"] * _PAGE_WIDTH)}, ik.* FROM (<IN_KIND>) ik
+) f ON 1 = 1
+ORDER BY f.part, f.org_name, f.org_id, f.item_id
+"""
+"""A round's summary row with a page of its table and its in-kind pledges (`<IN_KIND>`, or a
+query of none) beside it, a row for each (or the summary alone): one round trip where three
+cost three times as much (each is a tenth of a round page)."""
+_NO_IN_KIND = f"SELECT {', '.join(f'NULL AS {name}' for name in _IN_KIND_COLUMNS)} WHERE 1 = 0"
 
-def _totals(row: dict) -> RoundTotals:
+
+def _slug(slug: str) -> str:
+    """A slug a round may have; any other is no round's, and never reaches the database."""
+    if not _SLUG.fullmatch(slug):
+        raise RoundNotFound(_("There is no round %(slug)s.") % {"slug": slug[:80]})
+    return slug
+
+
+def _one_round(covers: str) -> str:
+    """`_FIGURES` for the round whose slug is the query's every argument."""
+    query = _FIGURES.replace("<ROUND>", _ONE_ROUND).replace("<COVERS>", covers.replace("<ROUND>", _ONE_COVER))
+    return query.replace("<WHERE>", "WHERE r.slug = {}")
+
+
+def _summary(row: Mapping[str, Any]) -> RoundSummary:
+    totals = _totals(row)
+    fund, hidden = totals.round, int(row["hidden_count"] or 0)
+    return RoundSummary(
+        **{f: getattr(totals, f) for f in RoundTotals.__dataclass_fields__},
+        named_count=int(row["named_count"] or 0),
+        anonymous_count=hidden,
+        anonymous=(
+            FairShareRow(
+                organisation_id=None,
+                name=ANONYMOUS,
+                kind="",
+                suggested=None,
+                pledged=Money(int(row["hidden_pledged"] or 0)),
+                in_kind=Money(int(row["hidden_in_kind"] or 0)),
+                paid=Money(int(row["hidden_paid"] or 0)),
+                status="anonymous",
+                count=hidden,
+            )
+            if hidden
+            else None
+        ),
+        share_history=tuple(share_history(fund.target, totals.covered_count))
+        if fund.key.kind is KeyKind.equal_split
+        else (),
+    )
+
+
+def _in_kind_item(row: Mapping[str, Any]) -> InKindItem:
+    contributor = {"kind": row["item_kind"], "is_public": row["item_public"], "name": row["item_name"]}
+    return InKindItem(
+        contributor=public_name(contributor, bool(row["item_publish_name"])),
+        budget_line=row["budget_line"],
+        line_name=row["line_name"] or row["budget_line"],
+        line_name_en=row["line_name_en"] or row["line_name"] or row["budget_line"],
+        value=Money(row["item_cents"]),
+    )
+
+
+def _page(summary: RoundSummary, rows: Sequence[Mapping[str, Any]], *, after: int | None, limit: int) -> FairSharePage:
+    """The page of `rows` (`_PAGE`'s, one more than `limit` if more follow)."""
+    more = len(rows) > limit
+    fund = summary.round
+    ask = share_asker(fund.key, target=fund.target, joined=summary.covered_count)
+    shown = [_fair_share_row(fund, row, ask) for row in rows[:limit]]
+    next_after = shown[-1].organisation_id if more and shown else None
+    return FairSharePage(rows=shown, after=after, next_after=next_after, anonymous=summary.anonymous)
+
+
+def _totals(row: Mapping[str, Any]) -> RoundTotals:
     return RoundTotals(
         round=_round(row),
         pledged_conditional=Money(int(row["sum_conditional"])),  # PostgreSQL sums bigints as numeric
@@ -1442,28 +1538,29 @@ def _totals(row: dict) -> RoundTotals:
     )
 
 
-def _fair_share_row(fund: Round, row: dict, joined: int) -> FairShareRow:
+def _fair_share_row(fund: Round, row: Mapping[str, Any], ask: Callable[[Member], Money]) -> FairShareRow:
+    """A row of `_PAGE`; `ask` is what the key asks of a member (`share_asker`)."""
     covered = row["pledger"] is not None
+    org_id, kind = row["org_id"], row["org_kind"]
     if covered and fund.key.kind is KeyKind.equal_split:
         suggested = Money(row["share_cents"])  # the share it has, fixed by when it joined
     else:
-        member = Member(organisation_id=row["id"], kind=row["kind"], population=row["population"])
-        suggested = suggested_share(fund.key, member, target=fund.target, joined=joined)
-    zero = Money.zero()
+        suggested = ask(Member(organisation_id=org_id, kind=kind, population=row["population"]))
+    zero = _ZERO
     if not covered:
-        return FairShareRow(row["id"], row["name"], row["kind"], suggested, zero, zero, zero, "none")
-    own = row["pledger"] == row["id"]
+        return FairShareRow(org_id, row["org_name"], kind, suggested, zero, zero, zero, "none")
+    own = row["pledger"] == org_id
     in_kind = row["form"] != ContributionForm.cash.value
     umbrella = {"kind": row["umbrella_kind"], "is_public": row["umbrella_public"]}
     return FairShareRow(
-        organisation_id=row["id"],
-        name=row["name"],
-        kind=row["kind"],
+        organisation_id=org_id,
+        name=row["org_name"],
+        kind=kind,
         suggested=suggested,
         pledged=Money(row["amount_cents"]) if own and not in_kind else zero,
         in_kind=Money(row["amount_cents"]) if own and in_kind else zero,
         paid=Money(row["paid_cents"]) if own else zero,
-        status=row["status"] if own else "covered",
+        status=row["pledge_status"] if own else "covered",
         covered_by="" if own or not is_named(umbrella, bool(row["publish_name"])) else row["umbrella_name"],
     )
 
@@ -1530,7 +1627,7 @@ def _member(organisation: dict) -> Member:
     return Member(organisation_id=organisation["id"], kind=organisation["kind"], population=organisation["population"])
 
 
-def _round(row: dict) -> Round:
+def _round(row: Mapping[str, Any]) -> Round:
     return Round(
         id=row["id"],
         slug=row["slug"],

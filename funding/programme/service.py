@@ -133,9 +133,10 @@ class ProgrammeService:
     async def first_programme(self) -> dict | None:
         return await Programme.select().order_by(Programme.id).first()
 
-    async def overview(self, today: date) -> Overview | None:
-        """Two queries however long the ledger: the first programme's periods and their lines,
-        and the chosen period's balances from the monthly totals."""
+    async def budget(self) -> list[dict]:
+        """The first programme's periods in order of start, each with its budget lines in their
+        order (`lines`): one query. They change with a budget, not with the journal, so pages
+        read them once per version of those tables (`Memo` in app.py); treat them as read-only."""
         rows = await BudgetPeriod.raw(
             "SELECT bp.id AS period_id, bp.name AS period_name, bp.starts_on, bp.ends_on, "
             "bl.code, bl.name AS line_name, bl.name_en, bl.amount_cents "
@@ -157,10 +158,17 @@ class ProgrammeService:
             )
             if row["code"] is not None:
                 found["lines"].append(row)
-        period = current_period(list(periods.values()), today)
-        if period is None:
+        return list(periods.values())
+
+    async def overview(self, today: date, budget: list[dict] | None = None) -> Overview | None:
+        """The period `today` falls in (see `current_period`) against its balances from the
+        monthly totals: one query however long the ledger, and one more for `budget` (what
+        `budget()` returns) unless given."""
+        chosen = current_period(await self.budget() if budget is None else budget, today)
+        if chosen is None:
             return None
-        lines = period.pop("lines")
+        period = {name: value for name, value in chosen.items() if name != "lines"}
+        lines = chosen["lines"]
         balances, closing = await self.ledger.period_balances(period["starts_on"], period["ends_on"])
 
         def balance(account: str) -> Money:

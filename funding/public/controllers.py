@@ -32,10 +32,11 @@ class PublicController(Controller):
         programmes: NamedDependency[ProgrammeService],
         pledges: NamedDependency[PledgeService],
         programme: NamedDependency[dict | None],
+        budget: NamedDependency[list[dict]],
     ) -> Template:
         """The programme: this period's budget against income and spending, per budget line,
         and the funding rounds: open and coming ones, and the latest decided."""
-        overview = await programmes.overview(date.today())
+        overview = await programmes.overview(date.today(), budget)
         listed = dated(await pledges.figures(), pledges.today())
         context = {
             "overview": overview,

@@ -17,7 +17,7 @@ from litestar.response import Template
 
 from funding import i18n
 from funding.pledges.listing import RoundPhase, compact_history, dated, phase
-from funding.pledges.service import ANONYMOUS, PledgeService
+from funding.pledges.service import PledgeService
 from funding.web.errors import page_error_responses
 
 AfterQuery = Annotated[
@@ -51,10 +51,9 @@ class RoundController(Controller):
     ) -> Template:
         """A round: target against pledged and received, its key, and who gave what (a page of
         its fair-share table at a time)."""
-        summary = await pledges.summary(slug)
-        page = await pledges.fair_share_page(summary, after=after)
+        view = await pledges.round_view(slug, after=after, in_kind=True)
+        summary, page, in_kind = view.summary, view.page, view.in_kind
         fund, today = summary.round, pledges.today()
-        in_kind = await pledges.in_kind_items(fund) if summary.in_kind else []  # none standing: no query
         context = {
             "summary": summary,
             "fund": fund,
@@ -65,7 +64,6 @@ class RoundController(Controller):
             "key": fund.key.describe(i18n.current_locale()),
             "history": compact_history(summary.share_history),
             "in_kind": in_kind,
-            "anonymous": ANONYMOUS,
             "programme": programme,
         }
         return Template("public/round.html", context=context)

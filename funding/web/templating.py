@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 from litestar import Request
 from litestar.handlers import HTTPRouteHandler
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -61,6 +61,22 @@ class Fragments:
         return html
 
 
+@pass_context
+def url_for(context: Any, route_name: str, **path_parameters: object) -> str:
+    """Litestar's `url_for`, remembered in the app's state (a path depends on nothing but its
+    routes and the arguments): a page asks for the same dozen paths each time, and each reverse
+    walked the app's routes (a sixteenth of a round page)."""
+    app = context["request"].app
+    paths: dict[tuple, str] = app.state.setdefault("reversed_paths", {})
+    key = (route_name, *sorted(path_parameters.items()))
+    path = paths.get(key)
+    if path is None:
+        if len(paths) >= Fragments.LIMIT:
+            paths.clear()
+        path = paths[key] = app.route_reverse(route_name, **path_parameters)
+    return path
+
+
 def entry_key(entry: EntryRecord) -> str:
     return entry.hash
 
@@ -94,6 +110,10 @@ def language_url(request: Request, code: str) -> str:
 def configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
     env.auto_reload = False  # templates change with a deploy, not while serving
+    # Compiled templates in a plain dict (what Jinja does for cache_size=-1): the templates are
+    # the files of one directory, and its LRU cache took a lock for each of a page's half dozen
+    # extends, imports and includes.
+    env.cache = {}
     env.add_extension("jinja2.ext.i18n")
     # The i18n extension adds this method to the Environment; jinja2's types do not know it.
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
@@ -104,8 +124,10 @@ def configure(engine: JinjaTemplateEngine) -> None:
         moment=moment,
         entries_html=Fragments(env, "partials/ledger_entry.html", "entry", entry_key),
         fair_share_rows_html=Fragments(env, "partials/fair_share_row.html", "row", lambda row: row),
+        in_kind_rows_html=Fragments(env, "partials/in_kind_row.html", "item", lambda item: item),
     )
     env.globals.update(
+        url_for=url_for,
         current_locale=i18n.current_locale,
         locales=i18n.LOCALES,
         locale_names=i18n.LOCALE_NAMES,

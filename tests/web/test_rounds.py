@@ -208,13 +208,13 @@ async def test_the_cached_round_page_changes_with_a_new_pledge(client, pledges, 
     await make_round(pledges, period, "bijdragen", **OPEN)
     await caching_is_on(client)
     reads = []
-    summary = PledgeService.summary
+    round_view = PledgeService.round_view
 
-    async def counted(self, slug):
+    async def counted(self, slug, **options):
         reads.append(slug)
-        return await summary(self, slug)
+        return await round_view(self, slug, **options)
 
-    monkeypatch.setattr(PledgeService, "summary", counted)
+    monkeypatch.setattr(PledgeService, "round_view", counted)
     first = (await client.get("/rounds/bijdragen")).text
     assert (await client.get("/rounds/bijdragen")).text == first and len(reads) == 1, "served from the cache"
     assert "Nog niemand heeft iets toegezegd." in first
