@@ -10,7 +10,9 @@ from argon2 import PasswordHasher
 from funding.accounts import service as account_service
 from funding.accounts.service import AccountService
 from funding.ledger.service import LedgerService
+from funding.programme.service import ProgrammeService
 from funding.spending.receipts import ReceiptStore
+from funding.spending.service import SpendingService
 from tests.factories import programme_year
 
 NOW = datetime(2026, 6, 15, 10, tzinfo=UTC)
@@ -39,6 +41,11 @@ async def period(ledger: LedgerService) -> int:
 @pytest.fixture
 def accounts(database: str) -> AccountService:
     return AccountService(clock=lambda: NOW)
+
+
+@pytest.fixture
+def spending(ledger, accounts, receipts) -> SpendingService:
+    return SpendingService(ledger, ProgrammeService(ledger), accounts, receipts, lambda: NOW)
 
 
 @pytest.fixture
