@@ -137,3 +137,24 @@ def test_a_receipt_is_served_as_a_download_that_is_never_sniffed(receipts):
         "attachment; filename=\"Factuur caf_.pdf\"; filename*=UTF-8''Factuur%20caf%C3%A9.pdf"
     )
     assert checked_filename("bon.tar.gz", ReceiptType.png) == "bon.tar.png"
+
+
+def test_the_folder_size_limit_and_threshold_come_from_the_environment(tmp_path):
+    from funding.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "FUNDING_SECRET_KEY": "k",
+            "FUNDING_RECEIPTS_DIR": str(tmp_path / "bonnen"),
+            "FUNDING_RECEIPT_MAX_BYTES": "100",
+            "FUNDING_CORRECTION_THRESHOLD": "2500",
+        }
+    )
+    store = ReceiptStore.from_settings(settings)
+    assert (store.folder, store.max_bytes, settings.correction_threshold_euros) == (tmp_path / "bonnen", 100, 2500)
+    defaults = Settings.from_env({"FUNDING_SECRET_KEY": "k"})
+    assert (defaults.receipts_dir, defaults.receipt_max_bytes, defaults.correction_threshold_euros) == (
+        "receipts",
+        10 * 2**20,
+        10_000,
+    )
