@@ -10,6 +10,7 @@ from funding.payments.tables import MollieBooking, MolliePayment, RefundRequest
 from funding.pledges.tables import FundingRound, Pledge, PledgeCover, PledgeEvent, PledgeMember, RoundEvent
 from funding.programme.tables import BudgetLine, BudgetPeriod, Programme
 from funding.settings import ROOT
+from funding.spending.tables import Expense, ExpenseEvent
 
 APP_CONFIG = AppConfig(
     app_name="funding",
@@ -37,6 +38,8 @@ APP_CONFIG = AppConfig(
         StaffUser,
         StaffSession,
         AuditEvent,
+        Expense,
+        ExpenseEvent,
     ],
     migration_dependencies=[],
     commands=[],

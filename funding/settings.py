@@ -82,6 +82,12 @@ class Settings:
     vat_exemption_en: str = "Contribution outside the scope of VAT: no consideration for a supply"
     peppol_outbox_dir: str = ""
     """Where the outbox access point leaves e-invoices for a Peppol access point; empty: `<outbox>/peppol`."""
+    receipts_dir: str = "receipts"
+    """Where expense receipts are stored under their SHA-256 (never under `static/`: served only by the app)."""
+    receipt_max_bytes: int = 10 * 2**20
+    """The largest receipt an upload may be (10 MiB)."""
+    correction_threshold_euros: int = 10_000
+    """A reversal of more than this needs a second person besides the one who asks for it."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -127,6 +133,11 @@ class Settings:
             vat_exemption_nl=environ.get("FUNDING_VAT_EXEMPTION_NL") or cls.vat_exemption_nl,
             vat_exemption_en=environ.get("FUNDING_VAT_EXEMPTION_EN") or cls.vat_exemption_en,
             peppol_outbox_dir=environ.get("FUNDING_PEPPOL_OUTBOX", ""),
+            receipts_dir=environ.get("FUNDING_RECEIPTS_DIR") or cls.receipts_dir,
+            receipt_max_bytes=int(environ.get("FUNDING_RECEIPT_MAX_BYTES") or cls.receipt_max_bytes),
+            correction_threshold_euros=int(
+                environ.get("FUNDING_CORRECTION_THRESHOLD") or cls.correction_threshold_euros
+            ),
         )
 
     @property

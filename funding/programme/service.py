@@ -130,6 +130,14 @@ class ProgrammeService:
             .order_by(BudgetLine.position, BudgetLine.id)
         )
 
+    async def budget_line(self, period_id: int, code: str) -> dict | None:
+        """One of a period's lines by its code, with its budget (`amount_cents`)."""
+        return (
+            await BudgetLine.select(BudgetLine.code, BudgetLine.name, BudgetLine.name_en, BudgetLine.amount_cents)
+            .where((BudgetLine.period == period_id) & (BudgetLine.code == code))
+            .first()
+        )
+
     async def first_programme(self) -> dict | None:
         return await Programme.select().order_by(Programme.id).first()
 

@@ -64,6 +64,7 @@ from funding.money import Money
 from tests.conftest import DATABASES
 from tests.payments.machine import PaymentRules
 from tests.pledges.machine import PledgeRules
+from tests.spending.machine import SpendingRules
 
 settings.register_profile(
     "ledger-machine",
@@ -624,12 +625,33 @@ class PledgesAndPaymentsMachine(PaymentRules, PledgeRules, JournalMachine):
     invariants, without the journal's own rules: so most steps pay, sync, refund or charge back."""
 
 
+class LedgerWithSpendingMachine(SpendingRules, LedgerMachine):
+    """The journal's own rules and the spending service's together (tests/spending/machine.py):
+    other entries to the same accounts, and reversals of them, among the expenses' bookings."""
+
+
+class SpendingMachine(SpendingRules, JournalMachine):
+    """Expenses alone on the journal's invariants, so most steps submit, decide, pay or reverse."""
+
+
 def test_ledger_properties_hold_after_every_step():
     run_state_machine_as_test(LedgerWithPledgesMachine, settings=MACHINE_SETTINGS)
 
 
 def test_payment_properties_hold_after_every_step():
     run_state_machine_as_test(PledgesAndPaymentsMachine, settings=MACHINE_SETTINGS)
+
+
+def test_spending_properties_hold_after_every_step():
+    run_state_machine_as_test(SpendingMachine, settings=MACHINE_SETTINGS)
+
+
+def test_spending_and_ledger_properties_hold_together():
+    """Fewer runs: `test_spending_properties_hold_after_every_step` exercises the rules; this
+    one mixes them with the journal's own entries and reversals."""
+    run_state_machine_as_test(
+        LedgerWithSpendingMachine, settings=settings(MACHINE_SETTINGS, max_examples=MACHINE_SETTINGS.max_examples // 2)
+    )
 
 
 @pytest.mark.parametrize(
