@@ -400,7 +400,10 @@ class StaffPledgesController(Controller):
         return Redirect(path=f"/staff/pledges/{pledge.id}?done=recorded", status_code=303)
 
     @get(
-        "/{pledge_id:int}", name="staff_pledge", opt={"roles": EVERYONE}, responses=page_error_responses(401, 403, 404)
+        "/{pledge_id:int}",
+        name="staff_pledge",
+        opt={"roles": EVERYONE},
+        responses=page_error_responses(400, 401, 403, 404),
     )
     async def pledge_page(
         self,

@@ -68,8 +68,8 @@ from tests.spending.machine import SpendingRules
 
 settings.register_profile(
     "ledger-machine",
-    max_examples=25,
-    stateful_step_count=30,
+    max_examples=15,
+    stateful_step_count=25,
     deadline=None,  # a step is a few database round trips; their time is not the property
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     print_blob=True,
