@@ -14,9 +14,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from funding import db
 from funding.api.controllers import HealthController, LedgerApiController, TotalsApiController
+from funding.api.log import CheckpointController, LogApiController
 from funding.api.rounds import RoundsApiController
 from funding.api.webhooks import WebhookController
-from funding.dependencies import SERVICES, mollie_api, payment_service, pledge_service
+from funding.dependencies import SERVICES, log_key, mollie_api, payment_service, pledge_service
+from funding.ledger.log import LogService
 from funding.logs import app_logging_config
 from funding.payments.mollie import checkout_origin
 from funding.periodic import every
@@ -44,7 +46,9 @@ CSRF_EXEMPT = [
     # Read-only pages and data without forms: no CSRF cookie, so they can be cached for everyone.
     "^/$",
     "^/ledger",
+    "^/checkpoint$",
     "^/accessibility$",
+    "^/verify$",
     "^/rounds/?$",
     "^/rounds/[^/]+/?$",  # a round's page, not its pledge form below it
     "^/api/",
@@ -60,6 +64,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     data_version = DataVersion(settings)
     mollie = mollie_api(settings)
     payment_origins = [checkout_origin(settings.mollie_api_endpoint)] if mollie.configured else []
+
+    key = log_key(settings)
+
+    async def issue_checkpoint() -> None:
+        await LogService(key.signer()).issue()
 
     async def reconcile() -> None:
         if mollie.configured:
@@ -78,6 +87,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LedgerApiController,
             TotalsApiController,
             RoundsApiController,
+            CheckpointController,
+            LogApiController,
             HealthController,
             WebhookController,
             StaffApiController,
@@ -90,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             data_version.lifespan,
             round_closer(lambda: pledge_service(settings), settings.round_closing_interval),
             every(settings.payment_reconcile_interval, reconcile, "reconcile Mollie payments"),
+            every(settings.checkpoint_interval, issue_checkpoint, "issue a checkpoint"),
         ],
         middleware=[
             SecurityHeadersMiddleware(https=settings.secure_cookies, payment_origins=payment_origins),
@@ -122,7 +134,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=app_logging_config(),
         state=State(
-            {"settings": settings, "mollie": mollie, "data_version": data_version, "programme": Memo("programme")}
+            {
+                "settings": settings,
+                "log_key": key,
+                "mollie": mollie,
+                "data_version": data_version,
+                "programme": Memo("programme"),
+            }
         ),
     )
     app.asgi_handler = HeadAsGet(app.asgi_handler)  # outside routing, which would answer HEAD with 405

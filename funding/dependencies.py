@@ -3,6 +3,7 @@
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
+from funding.ledger.log import LogKey, LogService
 from funding.ledger.service import LedgerService
 from funding.mail import Mailer
 from funding.money import Money
@@ -16,6 +17,14 @@ from funding.settings import Settings
 
 def provide_ledger() -> LedgerService:
     return LedgerService()
+
+
+def log_key(settings: Settings) -> LogKey:
+    return LogKey(settings.log_signing_key, settings.log_key_file, settings.checkpoint_origin)
+
+
+def provide_log(state: State) -> LogService:
+    return LogService(state.log_key.signer())
 
 
 def provide_programmes(ledger: NamedDependency[LedgerService]) -> ProgrammeService:
@@ -61,6 +70,7 @@ async def provide_programme(state: State, programmes: NamedDependency[ProgrammeS
 SERVICES = {
     "ledger": Provide(provide_ledger, sync_to_thread=False),
     "programmes": Provide(provide_programmes, sync_to_thread=False),
+    "log": Provide(provide_log, sync_to_thread=False),
     "programme": Provide(provide_programme),
     "pledges": Provide(provide_pledges, sync_to_thread=False),
     "payments": Provide(provide_payments, sync_to_thread=False),

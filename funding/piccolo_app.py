@@ -2,7 +2,7 @@
 
 from piccolo.conf.apps import AppConfig
 
-from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
+from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, LogCheckpoint, MerkleNode, Posting
 from funding.organisations.tables import Organisation
 from funding.payments.tables import MollieBooking, MolliePayment, RefundRequest
 from funding.pledges.tables import FundingRound, Pledge, PledgeCover, PledgeEvent, PledgeMember, RoundEvent
@@ -30,6 +30,8 @@ APP_CONFIG = AppConfig(
         MolliePayment,
         MollieBooking,
         RefundRequest,
+        MerkleNode,
+        LogCheckpoint,
     ],
     migration_dependencies=[],
     commands=[],

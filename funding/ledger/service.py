@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 import msgspec
 
 from funding.db import as_date, as_datetime, is_postgres, lock_transaction, write_transaction
+from funding.ledger import merkle
 from funding.ledger.chain import (
     GENESIS_HASH,
     REVERSAL_KIND,
@@ -26,7 +27,7 @@ from funding.ledger.chain import (
     record_hash,
     reversal_reference,
 )
-from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
+from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, MerkleNode, Posting
 from funding.money import Money
 
 ACCOUNT_ROOTS = ("assets", "liabilities", "income", "expenses", "equity")
@@ -272,6 +273,7 @@ class LedgerService:
                 )
             )
             await self._add_to_month_totals(occurred_on, legs, account_ids)
+            await grow_tree(record.seq - 1, merkle.leaf_hash(record.hash))
         return record
 
     async def reverse(
@@ -522,6 +524,38 @@ def _contents(entry: EntryRecord) -> tuple:
     """What an entry says, without its place in the chain: to compare a retry with the original."""
     postings = [(p.account, p.amount) for p in entry.postings]
     return (entry.kind, entry.description, entry.occurred_on, entry.reference, postings)
+
+
+class TreeOutOfStep(LedgerError):
+    """The stored Merkle tree lacks a node an append needs: it is not the tree of the journal."""
+
+
+async def tree_nodes(nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+    """The stored hashes of `nodes` (complete subtrees), in one indexed query; missing ones are
+    left out."""
+    if not nodes:
+        return {}
+    # ORed equalities, which both databases answer from the unique index (level, position).
+    wanted = " OR ".join(
+        f"(level = {int(level)} AND position = {int(position)})" for level, position in sorted(set(nodes))
+    )
+    rows = await MerkleNode.raw(f"SELECT level, position, hash FROM merkle_node WHERE {wanted}")
+    return {(int(row["level"]), int(row["position"])): bytes.fromhex(row["hash"]) for row in rows}
+
+
+async def grow_tree(index: int, leaf: bytes) -> None:
+    """Store leaf `index` and the complete subtrees it completes: at most log2(n) rows, from as
+    many stored siblings on the tree's right edge (one query each way), whatever the size."""
+    wanted = merkle.siblings_for_append(index)
+    siblings = await tree_nodes(wanted)
+    if len(siblings) != len(wanted):
+        raise TreeOutOfStep(f"the Merkle tree lacks nodes {sorted(set(wanted) - siblings.keys())} for leaf {index}")
+    await MerkleNode.insert(
+        *[
+            MerkleNode(level=level, position=position, hash=digest.hex())
+            for (level, position), digest in merkle.new_nodes(index, leaf, siblings)
+        ]
+    )
 
 
 async def _next_entry_id() -> int:
