@@ -14,7 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from funding import db
 from funding.api.controllers import HealthController, LedgerApiController, TotalsApiController
-from funding.api.log import CheckpointController, LogApiController
+from funding.api.log import CheckpointController, LogApiController, TileController
 from funding.api.rounds import RoundsApiController
 from funding.api.webhooks import WebhookController
 from funding.dependencies import SERVICES, log_key, mollie_api, payment_service, pledge_service
@@ -47,6 +47,7 @@ CSRF_EXEMPT = [
     "^/$",
     "^/ledger",
     "^/checkpoint$",
+    "^/tile/",
     "^/accessibility$",
     "^/verify$",
     "^/rounds/?$",
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RoundsApiController,
             CheckpointController,
             LogApiController,
+            TileController,
             HealthController,
             WebhookController,
             StaffApiController,

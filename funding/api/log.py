@@ -11,9 +11,9 @@ import msgspec
 from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import QueryParameter
+from litestar.params import FromPath, QueryParameter
 
-from funding.ledger.log import MAX_CHECKPOINTS_PAGE, LogService
+from funding.ledger.log import MAX_CHECKPOINTS_PAGE, LogService, entry_bundle, parse_tile_index, tile
 from funding.web.errors import error_responses
 
 MAX_SIZE = 2**53
@@ -147,3 +147,45 @@ class LogApiController(Controller):
             to_root=b64(proof.new_root),
             hashes=[b64(h) for h in proof.hashes],
         )
+
+
+IMMUTABLE = {"cache-control": "public, max-age=31536000, immutable"}
+TILE_RESPONSES = {
+    200: ResponseSpec(data_container=bytes, media_type="application/octet-stream", description="The tile"),
+    404: ResponseSpec(data_container=str, media_type=MediaType.TEXT, description="No such tile (yet)"),
+}
+
+
+class TileController(Controller):
+    """The tree as C2SP tlog-tiles: static, immutable files, so a plain file server can mirror
+    the whole log (`/checkpoint` beside them) and anyone can verify it without this app."""
+
+    path = "/tile"
+    tags = ["verifiable log"]
+
+    @get("/{level:int}/{index:path}", name="tile", media_type="application/octet-stream", responses=TILE_RESPONSES)
+    async def tile(self, level: FromPath[int], index: FromPath[str]) -> Response[bytes]:
+        """A tile of hashes: level L holds the tree's nodes at height 8·L, 256 to a full tile,
+        `N.p/W` a partial one of W (path as C2SP tlog-tiles spells it, e.g. `x001/x234/067`)."""
+        parsed = parse_tile_index(index)
+        if parsed is None or not 0 <= level <= MAX_TILE_LEVEL:
+            return _no_tile()
+        data = await tile(level, *parsed)
+        return _no_tile() if data is None else Response(data, media_type="application/octet-stream", headers=IMMUTABLE)
+
+    @get("/entries/{index:path}", name="entry_bundle", media_type="application/octet-stream", responses=TILE_RESPONSES)
+    async def entries(self, index: FromPath[str]) -> Response[bytes]:
+        """An entry bundle: each entry's leaf input (its 32-byte hash), length-prefixed."""
+        parsed = parse_tile_index(index)
+        if parsed is None:
+            return _no_tile()
+        data = await entry_bundle(*parsed)
+        return _no_tile() if data is None else Response(data, media_type="application/octet-stream", headers=IMMUTABLE)
+
+
+MAX_TILE_LEVEL = 7
+"""Height 56: more leaves than any journal will hold."""
+
+
+def _no_tile() -> Response[bytes]:
+    return Response(b"no such tile\n", status_code=404, media_type=TEXT)

@@ -267,3 +267,58 @@ class LogKey:
         if self._signer is None:
             self._signer = load_signer(self.configured, self.key_file, self.origin)
         return self._signer
+
+
+# -- C2SP tlog-tiles ---------------------------------------------------------------------------
+TILE_HEIGHT = 8
+TILE_WIDTH = 1 << TILE_HEIGHT
+
+
+def parse_tile_index(path: str) -> tuple[int, int | None] | None:
+    """`x001/x234/067` → (1234067, None); `005.p/17` → (5, 17); None unless canonical (the
+    only spelling C2SP tlog-tiles allows, so each tile has one URL)."""
+    parts = path.strip("/").split("/")
+    width: int | None = None
+    if len(parts) >= 2 and parts[-2].endswith(".p"):
+        if not parts[-1].isdigit() or parts[-1].startswith("0") or not 1 <= int(parts[-1]) < TILE_WIDTH:
+            return None
+        width = int(parts[-1])
+        parts = [*parts[:-2], parts[-2][:-2]]
+    *upper, last = parts
+    if len(last) != 3 or not last.isdigit() or not last.isascii():
+        return None
+    if any(len(p) != 4 or p[0] != "x" or not p[1:].isdigit() or not p[1:].isascii() for p in upper):
+        return None
+    if upper and upper[0] == "x000":
+        return None
+    return int("".join(p[1:] for p in upper) + last), width
+
+
+async def tile(level: int, index: int, width: int | None) -> bytes | None:
+    """Tile `index` at tile level `level`: the hashes of the tree's nodes at height 8·level,
+    positions 256·index on (`width` of them, or all 256); None until they all exist."""
+    count = width or TILE_WIDTH
+    first = index * TILE_WIDTH
+    rows = await MerkleNode.raw(
+        "SELECT position, hash FROM merkle_node WHERE level = {} AND position >= {} AND position < {} "
+        "ORDER BY position",
+        level * TILE_HEIGHT,
+        first,
+        first + count,
+    )
+    if len(rows) != count:
+        return None
+    return b"".join(bytes.fromhex(row["hash"]) for row in rows)
+
+
+async def entry_bundle(index: int, width: int | None) -> bytes | None:
+    """Entry bundle `index`: the leaf inputs of entries 256·index + 1 on, each a big-endian
+    uint16 length (32) and the entry's hash (its leaf is SHA-256(0x00 ‖ those bytes))."""
+    count = width or TILE_WIDTH
+    first = index * TILE_WIDTH + 1
+    rows = await JournalEntry.raw(
+        "SELECT seq, hash FROM journal_entry WHERE seq >= {} AND seq < {} ORDER BY seq", first, first + count
+    )
+    if len(rows) != count:
+        return None
+    return b"".join(b"\x00\x20" + bytes.fromhex(row["hash"]) for row in rows)

@@ -98,10 +98,9 @@ async def fill(database_url: str, size: int, *, today: date | None = None, seed:
         accounts = dict(await connection.fetch("SELECT name, id FROM account"))
         head = await connection.fetchrow("SELECT seq, hash FROM journal_entry ORDER BY seq DESC LIMIT 1")
         last_id = await connection.fetchval("SELECT coalesce(max(id), 0) FROM journal_entry")
-        size = head["seq"] if head else 0
         edge_rows = [
             await connection.fetchval("SELECT hash FROM merkle_node WHERE level = $1 AND position = $2", *node)
-            for node in merkle.root_nodes(size)
+            for node in merkle.root_nodes(head["seq"] if head else 0)
         ]
         book = _Books(
             accounts,

@@ -157,3 +157,52 @@ async def test_the_verify_page_says_how_in_dutch_and_english_and_shows_the_key(c
     ledger_page = await client.get("/ledger")
     assert 'href="/api/v1/proofs/inclusion?seq=13"' in ledger_page.text
     assert (await client.get("/api/v1/proofs/inclusion?seq=13")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "parsed"),
+    [("000", (0, None)), ("x001/x234/067", (1234067, None)), ("005.p/17", (5, 17)), ("x001/002.p/255", (1002, 255))],
+)
+def test_tile_paths_are_read_as_c2sp_spells_them(path, parsed):
+    from funding.ledger.log import parse_tile_index
+
+    assert parse_tile_index(path) == parsed
+
+
+@pytest.mark.parametrize(
+    "path", ["0", "0000", "x000/001", "001/002", "005.p/0", "005.p/256", "005.p/07", "abc", "x1/001"]
+)
+def test_other_spellings_of_a_tile_are_refused(path):
+    from funding.ledger.log import parse_tile_index
+
+    assert parse_tile_index(path) is None
+
+
+async def test_a_mirror_of_the_tiles_rebuilds_the_signed_root_without_the_app(ledger, client, settings):
+    """260 entries: full tile 0 and partial tile 1 (4 wide) at level 0, partial tile 0 (1 wide,
+    the first 256 leaves' subtree) at level 1, and the entry bundles."""
+    from funding.dependencies import log_key
+
+    await open_chart(ledger)
+    for n in range(260):
+        await book_contribution(ledger, 1 + n)
+    issued = await LogService(log_key(settings).signer()).issue()
+    assert issued is not None and issued.tree_size == 260
+
+    async def fetch(path: str) -> bytes:
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        return response.content
+
+    full, partial = await fetch("/tile/0/000"), await fetch("/tile/0/001.p/4")
+    assert len(full) == 256 * 32 and len(partial) == 4 * 32
+    leaves = [(full + partial)[i : i + 32] for i in range(0, 260 * 32, 32)]
+    assert merkle.root_of_leaves(leaves) == issued.root_hash
+    assert await fetch("/tile/1/000.p/1") == merkle.root_of_leaves(leaves[:256])
+    bundle = await fetch("/tile/entries/000") + await fetch("/tile/entries/001.p/4")
+    items = [bundle[i : i + 34] for i in range(0, len(bundle), 34)]
+    assert all(item[:2] == b"\x00\x20" for item in items)
+    assert [merkle.leaf_hash(item[2:]) for item in items] == leaves
+    for missing in ("/tile/0/001", "/tile/0/001.p/5", "/tile/1/000", "/tile/entries/002", "/tile/0/x000/001"):
+        assert (await client.get(missing)).status_code == 404, missing
