@@ -410,6 +410,58 @@ def checkpoint_command(key_only: bool) -> None:
     click.echo(f"(verifier key: {signer.verifier})", err=True)
 
 
+@main.command(name="witness")
+@click.argument("url")
+@click.option("--key", required=True, help="The log's verifier key (its /verify page shows it), or a file holding it.")
+@click.option(
+    "--witness-key",
+    envvar="FUNDING_WITNESS_KEY",
+    help="This witness's own key (PRIVATE+KEY+…) or a file holding it; default: one made in the state folder.",
+)
+@click.option("--name", default="funding-witness", show_default=True, help="The name of a witness key made here.")
+@click.option(
+    "--state",
+    envvar="FUNDING_WITNESS_STATE",
+    default="witness-state",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the last checkpoint cosigned (per log) and the witness's key are kept.",
+)
+def witness_command(url: str, key: str, witness_key: str | None, name: str, state: str) -> None:
+    """Witness the log at URL: check its latest checkpoint's signature and its consistency with
+    the last one cosigned, refuse to go back, and cosign it (C2SP tlog-cosignature).
+
+    Exit 0 when cosigned; 1 when refused (a split view, a rewritten or shrunken log)."""
+    from pathlib import Path
+
+    from funding.ledger.log import load_signer
+    from funding.ledger.notes import NoteError, Verifier, cosigner_verifier
+    from funding.witness import SplitView, WitnessRefused, WitnessState, witness
+
+    try:
+        log_key = Verifier.parse(_text_or_file(key))
+        signer = load_signer(witness_key or "", str(Path(state) / "witness.key"), name)
+    except (OSError, NoteError) as exc:
+        raise click.ClickException(f"cannot read a key: {exc}") from exc
+    try:
+        with httpx.Client(timeout=60, follow_redirects=True) as client:
+            done = witness(url.rstrip("/"), log_key, signer, WitnessState(state), client)
+    except SplitView as exc:
+        click.echo("!" * 72, err=True)
+        click.echo(str(exc), err=True)
+        click.echo("!" * 72, err=True)
+        sys.exit(1)
+    except WitnessRefused as exc:
+        click.echo(f"REFUSED: {exc}", err=True)
+        sys.exit(1)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach {url}: {exc}") from exc
+    since = f" (consistent with {done.previous.size})" if done.previous else " (the first seen)"
+    click.echo(f"cosigned {done.checkpoint.origin} at {done.checkpoint.size} entries{since}")
+    if not done.accepted:
+        click.echo(f"the site did not accept the cosignature: add {cosigner_verifier(signer)} to its FUNDING_WITNESSES")
+
+
 @main.command(name="import-organisations")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_organisations(file: str) -> None:

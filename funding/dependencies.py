@@ -4,6 +4,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from funding.ledger.log import LogKey, LogService
+from funding.ledger.notes import CosignatureVerifier
 from funding.ledger.service import LedgerService
 from funding.mail import Mailer
 from funding.money import Money
@@ -24,7 +25,8 @@ def log_key(settings: Settings) -> LogKey:
 
 
 def provide_log(state: State) -> LogService:
-    return LogService(state.log_key.signer())
+    witnesses = tuple(CosignatureVerifier.parse(key) for key in state.settings.witnesses)
+    return LogService(state.log_key.signer(), witnesses)
 
 
 def provide_programmes(ledger: NamedDependency[LedgerService]) -> ProgrammeService:

@@ -2,7 +2,15 @@
 
 from piccolo.conf.apps import AppConfig
 
-from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, LogCheckpoint, MerkleNode, Posting
+from funding.ledger.tables import (
+    Account,
+    AccountMonthBalance,
+    JournalEntry,
+    LogCheckpoint,
+    LogCosignature,
+    MerkleNode,
+    Posting,
+)
 from funding.organisations.tables import Organisation
 from funding.payments.tables import MollieBooking, MolliePayment, RefundRequest
 from funding.pledges.tables import FundingRound, Pledge, PledgeCover, PledgeEvent, PledgeMember, RoundEvent
@@ -32,6 +40,7 @@ APP_CONFIG = AppConfig(
         RefundRequest,
         MerkleNode,
         LogCheckpoint,
+        LogCosignature,
     ],
     migration_dependencies=[],
     commands=[],

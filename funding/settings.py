@@ -68,6 +68,9 @@ class Settings:
     environment even when the settings are built by hand, so no test writes one into the tree)."""
     log_origin: str = ""
     """The log's name in its checkpoints (and the key's name); empty: `base_url` without its scheme."""
+    witnesses: tuple[str, ...] = ()
+    """The verifier keys (`<name>+<id>+<base64>`, type 0x04) of the witnesses whose cosignatures
+    of our checkpoints the site accepts and publishes (FUNDING_WITNESSES, comma-separated)."""
     checkpoint_interval: int = 0
     """Seconds between the app's checks whether the tree grew, issuing a checkpoint when it did;
     0: never (then `funding checkpoint` does it). `from_env` makes it hourly unless
@@ -107,6 +110,7 @@ class Settings:
             log_signing_key=environ.get("FUNDING_LOG_SIGNING_KEY", ""),
             log_key_file=environ.get("FUNDING_LOG_KEY_FILE") or DEFAULT_LOG_KEY_FILE,
             log_origin=environ.get("FUNDING_LOG_ORIGIN", ""),
+            witnesses=tuple(key.strip() for key in environ.get("FUNDING_WITNESSES", "").split(",") if key.strip()),
             checkpoint_interval=int(environ.get("FUNDING_CHECKPOINT_EVERY") or 3600),
             max_pledge_euros=int(environ.get("FUNDING_MAX_PLEDGE") or cls.max_pledge_euros),
             bank_name=environ.get("FUNDING_BANK_NAME") or cls.bank_name,

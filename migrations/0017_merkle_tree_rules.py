@@ -1,10 +1,11 @@
-"""The Merkle tree and the checkpoints are history, append-only as the journal is.
+"""The Merkle tree, the checkpoints and their cosignatures are history, append-only as the journal is.
 
-- Triggers refuse UPDATE and DELETE on `merkle_node` and `log_checkpoint` (and TRUNCATE on
+- Triggers refuse UPDATE and DELETE on `merkle_node`, `log_checkpoint` and `log_cosignature` (and TRUNCATE on
   PostgreSQL), with the journal's own `funding_refuse_change`, so `grant_app_role` revokes the
   app's UPDATE and DELETE on them as it does on the journal's.
-- One node per level and position (unique index); on SQLite an insert that would replace one
-  (INSERT OR REPLACE) is refused before SQLite can delete the old row.
+- One node per level and position, one cosignature per witness and checkpoint (unique indexes);
+  on SQLite an insert that would replace a row (INSERT OR REPLACE) is refused before SQLite can
+  delete the old row.
 - The tree of the entries booked before this migration is built here, from their hashes, so
   every database has the tree of all its entries.
 """
@@ -16,11 +17,14 @@ from piccolo.engine import engine_finder
 
 ID = "2026-12-01T18:00:01:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "merkle tree and checkpoints: append-only, one node per place, the tree of earlier entries"
+DESCRIPTION = "merkle tree, checkpoints, cosignatures: append-only, one node per place, the tree of earlier entries"
 
-HISTORY = ("merkle_node", "log_checkpoint")
+HISTORY = ("merkle_node", "log_checkpoint", "log_cosignature")
 
-COMMON = ["CREATE UNIQUE INDEX merkle_node_level_position ON merkle_node (level, position)"]
+COMMON = [
+    "CREATE UNIQUE INDEX merkle_node_level_position ON merkle_node (level, position)",
+    "CREATE UNIQUE INDEX log_cosignature_size_witness ON log_cosignature (tree_size, witness)",
+]
 
 POSTGRES = [
     *[
@@ -48,6 +52,9 @@ SQLITE = [
     "CREATE TRIGGER log_checkpoint_no_replace BEFORE INSERT ON log_checkpoint "
     "WHEN EXISTS (SELECT 1 FROM log_checkpoint WHERE id = NEW.id OR tree_size = NEW.tree_size) "
     "BEGIN SELECT RAISE(ABORT, 'the log is append-only: an insert may not replace a checkpoint'); END",
+    "CREATE TRIGGER log_cosignature_no_replace BEFORE INSERT ON log_cosignature "
+    "WHEN EXISTS (SELECT 1 FROM log_cosignature WHERE id = NEW.id OR (tree_size = NEW.tree_size AND witness = NEW.witness)) "
+    "BEGIN SELECT RAISE(ABORT, 'the log is append-only: an insert may not replace a cosignature'); END",
 ]
 
 BATCH = 5_000

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, MediaType, Response, get
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
@@ -55,6 +55,14 @@ class CheckpointBody(msgspec.Struct):
     """The signed note, as `GET /checkpoint` served it."""
 
 
+class Accepted(msgspec.Struct):
+    witnesses: list[str]
+    """The witnesses whose cosignature of the checkpoint is kept."""
+
+
+MAX_COSIGNED_NOTE = 16 * 1024
+
+
 class CheckpointList(msgspec.Struct):
     verifier_key: str
     """The key that signs the checkpoints (C2SP signed-note verifier key)."""
@@ -70,23 +78,24 @@ class CheckpointController(Controller):
         "/checkpoint",
         name="checkpoint",
         media_type=MediaType.TEXT,
-        cache=True,
         responses={404: ResponseSpec(data_container=str, media_type=MediaType.TEXT, description="None issued yet")},
     )
     async def checkpoint(self, log: NamedDependency[LogService]) -> Response[str]:
-        """The latest signed checkpoint (C2SP tlog-checkpoint in a signed note): save it, and
-        `funding verify --checkpoint` proves later that the ledger only grew."""
+        """The latest signed checkpoint (C2SP tlog-checkpoint in a signed note) with the
+        cosignatures of the witnesses the site knows: save it, and `funding verify --checkpoint`
+        proves later that the ledger only grew. Not cached: issuing and cosigning change it
+        without touching the journal, whose changes are what empty the response cache."""
         latest = await log.latest()
         if latest is None:
             return Response("no checkpoint has been issued yet\n", status_code=404, media_type=TEXT)
-        return Response(latest.note, media_type=TEXT)
+        return Response(await log.cosigned(latest), media_type=TEXT)
 
 
 class LogApiController(Controller):
     path = "/api/v1"
     tags = ["verifiable log"]
 
-    @get("/checkpoints", name="api_checkpoints", cache=True)
+    @get("/checkpoints", name="api_checkpoints")
     async def checkpoints(
         self,
         log: NamedDependency[LogService],
@@ -100,6 +109,19 @@ class LogApiController(Controller):
             checkpoints=[CheckpointBody(c.tree_size, b64(c.root_hash), c.issued_at, c.note) for c in issued],
             next_after=issued[-1].tree_size if len(issued) == limit else None,
         )
+
+    @post(
+        "/cosignatures",
+        name="api_cosignatures",
+        status_code=200,
+        responses=error_responses(400, 413),
+        request_max_body_size=MAX_COSIGNED_NOTE,
+    )
+    async def cosignatures(self, log: NamedDependency[LogService], request: Request) -> Accepted:
+        """A witness sends a checkpoint of ours with its cosignature (C2SP tlog-cosignature);
+        cosignatures of witnesses the site knows (FUNDING_WITNESSES) are kept and published
+        with the checkpoint at `GET /checkpoint`."""
+        return Accepted(witnesses=await log.accept_cosignatures(await request.body()))
 
     @get("/proofs/inclusion", name="api_inclusion_proof", cache=True, responses=error_responses(400, 404))
     async def inclusion(

@@ -18,9 +18,17 @@ from pathlib import Path
 
 from funding.db import as_datetime, lock_transaction, write_transaction
 from funding.ledger import merkle
-from funding.ledger.notes import Checkpoint, NoteError, Signer, sign_checkpoint
+from funding.ledger.notes import (
+    Checkpoint,
+    CosignatureVerifier,
+    NoteError,
+    Signer,
+    open_checkpoint,
+    parse_note,
+    sign_checkpoint,
+)
 from funding.ledger.service import APPEND_LOCK, EntryNotFound, LedgerError, tree_nodes
-from funding.ledger.tables import JournalEntry, LogCheckpoint, MerkleNode
+from funding.ledger.tables import JournalEntry, LogCheckpoint, LogCosignature, MerkleNode
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +39,10 @@ TREE_BATCH = 10_000
 
 class ProofUnavailable(LedgerError):
     """A proof between sizes or for an entry the log does not have (yet)."""
+
+
+class CosignatureRefused(LedgerError):
+    """A cosignature of no checkpoint we issued, or by no witness we know, or that does not verify."""
 
 
 @dataclass(frozen=True)
@@ -88,8 +100,9 @@ def load_signer(configured: str, key_file: str, origin: str) -> Signer:
 class LogService:
     """Roots, proofs and checkpoints of the journal's Merkle tree."""
 
-    def __init__(self, signer: Signer | None = None) -> None:
+    def __init__(self, signer: Signer | None = None, witnesses: tuple[CosignatureVerifier, ...] = ()) -> None:
         self._signer = signer
+        self.witnesses = witnesses
 
     @property
     def signer(self) -> Signer:
@@ -185,6 +198,53 @@ class LogService:
             )
             for row in rows
         ]
+
+    # -- witnesses ----------------------------------------------------------------------------
+    async def accept_cosignatures(self, data: str | bytes) -> list[str]:
+        """Keep the cosignatures of known witnesses on `data`, a checkpoint we issued with their
+        signature lines added; the names of the witnesses whose cosignature is now kept (a
+        witness's first cosignature of a checkpoint is the one kept)."""
+        try:
+            checkpoint, note = open_checkpoint(data, self.signer.verifier)
+        except NoteError as exc:
+            raise CosignatureRefused(f"not a checkpoint of this log: {exc}") from exc
+        row = await LogCheckpoint.select(LogCheckpoint.note).where(LogCheckpoint.tree_size == checkpoint.size).first()
+        if row is None or parse_note(row["note"]).text != note.text:
+            raise CosignatureRefused(f"this log issued no such checkpoint of {checkpoint.size} entries")
+        accepted: list[str] = []
+        for witness in self.witnesses:
+            try:
+                timestamp = witness.timestamp(note)
+            except NoteError:
+                continue
+            line = next(s for s in note.signatures if s.name == witness.name and s.id == witness.id).line()
+            async with write_transaction():
+                exists = await LogCosignature.exists().where(
+                    (LogCosignature.tree_size == checkpoint.size) & (LogCosignature.witness == witness.name)
+                )
+                if not exists:
+                    await LogCosignature.insert(
+                        LogCosignature(
+                            tree_size=checkpoint.size,
+                            witness=witness.name,
+                            cosigned_at=timestamp,
+                            line=line,
+                            received_at=datetime.now(UTC).replace(microsecond=0),
+                        )
+                    )
+            accepted.append(witness.name)
+        if not accepted:
+            raise CosignatureRefused("no cosignature of a witness this log knows verifies on it")
+        return accepted
+
+    async def cosigned(self, issued: IssuedCheckpoint) -> str:
+        """The checkpoint's note with the cosignatures kept for it appended."""
+        rows = (
+            await LogCosignature.select(LogCosignature.line)
+            .where(LogCosignature.tree_size == issued.tree_size)
+            .order_by(LogCosignature.witness)
+        )
+        return issued.note + "".join(row["line"] for row in rows)
 
     # -- auditing -----------------------------------------------------------------------------
     async def check_tree(

@@ -250,3 +250,72 @@ def open_checkpoint(data: str | bytes, verifier: Verifier) -> tuple[Checkpoint, 
     if checkpoint.origin != verifier.name:
         raise NoteError(f"the checkpoint's origin {checkpoint.origin!r} is not the key's name {verifier.name!r}")
     return checkpoint, note
+
+
+# -- witness cosignatures (C2SP tlog-cosignature) -------------------------------------------------
+COSIGNATURE_V1 = 0x04
+"""A timestamped Ed25519 cosignature: key type 0x04 in key ids and verifier keys."""
+
+
+def cosignature_message(checkpoint_text: str, timestamp: int) -> bytes:
+    """What a witness signs: its statement that at `timestamp` (seconds since the epoch) this
+    checkpoint was consistent with every earlier one it saw."""
+    return f"cosignature/v1\ntime {timestamp}\n{checkpoint_text}".encode()
+
+
+@dataclass(frozen=True)
+class CosignatureVerifier:
+    name: str
+    id: bytes
+    public_key: bytes
+
+    @classmethod
+    def parse(cls, text: str) -> CosignatureVerifier:
+        """A witness's verifier key `<name>+<hex id>+<base64(0x04 ‖ public key)>`."""
+        parts = text.strip().split("+", 2)
+        if len(parts) != 3:
+            raise NoteError("a witness key is <name>+<key id>+<base64 key>")
+        name, hex_id, encoded = parts
+        _check_name(name)
+        try:
+            raw = base64.b64decode(encoded, validate=True)
+            wanted_id = bytes.fromhex(hex_id)
+        except (binascii.Error, ValueError) as exc:
+            raise NoteError(f"the witness key does not decode: {exc}") from exc
+        if len(wanted_id) != 4 or len(raw) != 33 or raw[0] != COSIGNATURE_V1:
+            raise NoteError("a witness key is a timestamped Ed25519 cosignature key (type 0x04, 32 bytes)")
+        if key_id(name, raw) != wanted_id:
+            raise NoteError("the witness key's id does not match its name and key")
+        return cls(name, wanted_id, raw[1:])
+
+    def __str__(self) -> str:
+        return f"{self.name}+{self.id.hex()}+{base64.b64encode(bytes([COSIGNATURE_V1]) + self.public_key).decode()}"
+
+    def timestamp(self, note: Note) -> int:
+        """When this witness cosigned `note`'s checkpoint; NoteError if it did not."""
+        for signature in note.signatures:
+            if signature.name != self.name or signature.id != self.id:
+                continue
+            if len(signature.signature) != 8 + 64:
+                raise NoteError(f"the cosignature of {self.name} is not 8 + 64 bytes")
+            timestamp = int.from_bytes(signature.signature[:8], "big")
+            message = cosignature_message(note.text, timestamp)
+            try:
+                Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature.signature[8:], message)
+            except InvalidSignature as exc:
+                raise NoteError(f"the cosignature of {self.name} does not verify") from exc
+            return timestamp
+        raise NoteError(f"the note has no cosignature of {self.name}+{self.id.hex()}")
+
+
+def cosigner_verifier(signer: Signer) -> CosignatureVerifier:
+    """A witness's key (kept as a signer key) as the verifier of its cosignatures."""
+    public = signer.verifier.public_key
+    return CosignatureVerifier(signer.name, key_id(signer.name, bytes([COSIGNATURE_V1]) + public), public)
+
+
+def cosign(checkpoint_text: str, signer: Signer, timestamp: int) -> Signature:
+    """The witness's cosignature line of a checkpoint: key id ‖ timestamp ‖ Ed25519 signature."""
+    verifier = cosigner_verifier(signer)
+    signature = signer.sign(cosignature_message(checkpoint_text, timestamp))
+    return Signature(signer.name, verifier.id, timestamp.to_bytes(8, "big") + signature)

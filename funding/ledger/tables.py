@@ -92,3 +92,14 @@ class LogCheckpoint(Table):
     root_hash = Varchar(length=64, help_text="SHA-256, hex", **REQUIRED)
     note = Text(help_text="The signed note, byte for byte as published", **REQUIRED)
     issued_at = Timestamptz(**REQUIRED)
+
+
+class LogCosignature(Table):
+    """A witness's cosignature (C2SP tlog-cosignature) of a checkpoint this site issued, as the
+    witness sent it; the first one per witness and checkpoint is kept, never changed."""
+
+    tree_size = BigInt(index=True, help_text="The checkpoint cosigned", **REQUIRED)
+    witness = Varchar(length=200, help_text="The witness's key name", **REQUIRED)
+    cosigned_at = BigInt(help_text="The witness's timestamp: seconds since 1970", **REQUIRED)
+    line = Text(help_text="The signature line, as it is appended to the checkpoint", **REQUIRED)
+    received_at = Timestamptz(**REQUIRED)

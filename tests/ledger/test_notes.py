@@ -128,3 +128,35 @@ def test_a_checkpoint_signed_for_another_origin_is_refused():
 def test_the_seed_is_not_in_the_repr():
     signer = Signer.parse(GO_SIGNER)
     assert "AYEKF" not in repr(signer)
+
+
+# transparency-dev/formats note/note_cosigv1_test.go: a witness key and a cosignature's timestamp
+WITNESS_KEY = "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2"
+COSIGNATURE_BLOB = (
+    "ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOworDcFiEBYJXORmnFBOBA=="
+)
+
+
+def test_a_known_witness_key_parses_and_its_timestamp_reads():
+    from funding.ledger.notes import CosignatureVerifier
+
+    assert str(CosignatureVerifier.parse(WITNESS_KEY)) == WITNESS_KEY
+    blob = base64.b64decode(COSIGNATURE_BLOB)
+    assert int.from_bytes(blob[4:12], "big") == 1727964367
+    with pytest.raises(NoteError):
+        CosignatureVerifier.parse(GO_VERIFIER)  # an ordinary Ed25519 key is not a witness key
+
+
+def test_a_cosignature_verifies_with_its_timestamp_and_not_on_another_checkpoint():
+    from funding.ledger.notes import cosign, cosigner_verifier
+
+    log, witness = Signer.generate("log.example"), Signer.generate("witness.example")
+    note = sign_checkpoint(Checkpoint("log.example", 5, b"\x01" * 32), log)
+    parsed = parse_note(note)
+    cosigned = parse_note(str(parsed) + cosign(parsed.text, witness, 1_700_000_000).line())
+    assert cosigner_verifier(witness).timestamp(cosigned) == 1_700_000_000
+    open_checkpoint(str(cosigned), log.verifier)  # the log's own signature still opens it
+    other = parse_note(sign_checkpoint(Checkpoint("log.example", 6, b"\x01" * 32), log))
+    forged = parse_note(str(other) + cosign(parsed.text, witness, 1_700_000_000).line())
+    with pytest.raises(NoteError, match="does not verify"):
+        cosigner_verifier(witness).timestamp(forged)
