@@ -17,7 +17,7 @@ from funding.ledger.log import MAX_CHECKPOINTS_PAGE, LogService, entry_bundle, p
 from funding.web.errors import error_responses
 
 MAX_SIZE = 2**53
-TEXT = "text/plain; charset=utf-8"
+TEXT = MediaType.TEXT
 
 
 def b64(data: bytes) -> str:
@@ -123,7 +123,7 @@ class LogApiController(Controller):
         with the checkpoint at `GET /checkpoint`."""
         return Accepted(witnesses=await log.accept_cosignatures(await request.body()))
 
-    @get("/proofs/inclusion", name="api_inclusion_proof", cache=True, responses=error_responses(400, 404))
+    @get("/proofs/inclusion", name="api_inclusion_proof", responses=error_responses(400, 404))
     async def inclusion(
         self,
         log: NamedDependency[LogService],
@@ -153,7 +153,7 @@ class LogApiController(Controller):
             hashes=[b64(h) for h in proof.hashes],
         )
 
-    @get("/proofs/consistency", name="api_consistency_proof", cache=True, responses=error_responses(400, 404))
+    @get("/proofs/consistency", name="api_consistency_proof", responses=error_responses(400, 404))
     async def consistency(
         self,
         log: NamedDependency[LogService],
@@ -185,23 +185,21 @@ class TileController(Controller):
     path = "/tile"
     tags = ["verifiable log"]
 
-    @get("/{level:int}/{index:path}", name="tile", media_type="application/octet-stream", responses=TILE_RESPONSES)
-    async def tile(self, level: FromPath[int], index: FromPath[str]) -> Response[bytes]:
-        """A tile of hashes: level L holds the tree's nodes at height 8·L, 256 to a full tile,
-        `N.p/W` a partial one of W (path as C2SP tlog-tiles spells it, e.g. `x001/x234/067`)."""
-        parsed = parse_tile_index(index)
-        if parsed is None or not 0 <= level <= MAX_TILE_LEVEL:
-            return _no_tile()
-        data = await tile(level, *parsed)
-        return _no_tile() if data is None else Response(data, media_type="application/octet-stream", headers=IMMUTABLE)
-
-    @get("/entries/{index:path}", name="entry_bundle", media_type="application/octet-stream", responses=TILE_RESPONSES)
-    async def entries(self, index: FromPath[str]) -> Response[bytes]:
-        """An entry bundle: each entry's leaf input (its 32-byte hash), length-prefixed."""
+    @get("/{level:str}/{index:path}", name="tile", media_type="application/octet-stream", responses=TILE_RESPONSES)
+    async def tile(self, level: FromPath[str], index: FromPath[str]) -> Response[bytes]:
+        """A tile (C2SP tlog-tiles; paths spelled as it spells them, e.g. `0/x001/x234/067`):
+        `L/N` holds the tree's nodes at height 8·L, 256 to a full tile, `L/N.p/W` a partial one
+        of W; `entries/N[.p/W]` is an entry bundle: each entry's leaf input (its 32-byte hash),
+        length-prefixed."""
         parsed = parse_tile_index(index)
         if parsed is None:
             return _no_tile()
-        data = await entry_bundle(*parsed)
+        if level == "entries":
+            data = await entry_bundle(*parsed)
+        elif level.isdigit() and level.isascii() and str(int(level)) == level and int(level) <= MAX_TILE_LEVEL:
+            data = await tile(int(level), *parsed)
+        else:
+            return _no_tile()
         return _no_tile() if data is None else Response(data, media_type="application/octet-stream", headers=IMMUTABLE)
 
 

@@ -26,6 +26,7 @@ class TreeWatch:
         self.roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in self.wanted else {}
         self.entry = entry
         self.leaf: bytes | None = None
+        self._stored: tuple[int, bytes] | None = None
 
     def add(self, entry: EntryRecord) -> None:
         self.add_hash(entry.seq, entry.hash)
@@ -38,12 +39,22 @@ class TreeWatch:
         if self.compact.size in self.wanted:
             self.roots[self.compact.size] = self.compact.root()
 
+    async def from_stored_tree(self, log, size: int) -> None:
+        """Take the roots and the leaf from the stored tree, once it is proven to be the tree of
+        the entries (`LogService.check_tree_in_database`), instead of recomputing them."""
+        for wanted in self.wanted:
+            if wanted <= size:
+                self.roots[wanted] = await log.root(wanted)
+        if self.entry is not None and self.entry <= size:
+            self.leaf = (await log.inclusion(self.entry, size)).leaf_hash
+        self._stored = (size, await log.root(size))
+
     @property
     def size(self) -> int:
-        return self.compact.size
+        return self._stored[0] if self._stored else self.compact.size
 
     def root(self) -> bytes:
-        return self.compact.root()
+        return self._stored[1] if self._stored else self.compact.root()
 
 
 @dataclass

@@ -287,6 +287,41 @@ class LogService:
                 return f"the stored Merkle tree has nodes no entry made, among leaves {first}–{last - 1}"
             after = last
 
+    async def check_tree_in_database(self, size: int) -> str | None:
+        """`check_tree` done by PostgreSQL itself (its `sha256`), without reading the tree out:
+        every leaf against its entry's hash, every node against its two children, and one node
+        at each place the first `size` entries complete. The first difference, or None."""
+        leaf = await MerkleNode.raw(
+            "SELECT e.seq FROM journal_entry e LEFT JOIN merkle_node n ON n.level = 0 AND n.position = e.seq - 1 "
+            "WHERE e.seq <= {} AND (n.hash IS NULL OR "
+            "n.hash <> encode(sha256('\\x00'::bytea || decode(e.hash, 'hex')), 'hex')) ORDER BY e.seq LIMIT 1",
+            size,
+        )
+        if leaf:
+            return f"the stored Merkle tree's leaf of entry {leaf[0]['seq']} is not its hash's: a tree node was changed"
+        node = await MerkleNode.raw(
+            "SELECT p.level, p.position FROM merkle_node p "
+            "LEFT JOIN merkle_node l ON l.level = p.level - 1 AND l.position = 2 * p.position "
+            "LEFT JOIN merkle_node r ON r.level = p.level - 1 AND r.position = 2 * p.position + 1 "
+            "WHERE p.level > 0 AND (l.hash IS NULL OR r.hash IS NULL OR p.hash <> "
+            "encode(sha256('\\x01'::bytea || decode(l.hash, 'hex') || decode(r.hash, 'hex')), 'hex')) "
+            "ORDER BY p.level, p.position LIMIT 1"
+        )
+        if node:
+            where = (int(node[0]["level"]), int(node[0]["position"]))
+            return (
+                f"the stored Merkle tree's node {where} (level, position) is not its children's: "
+                "a tree node was changed"
+            )
+        counts = await MerkleNode.raw(
+            "SELECT level, count(*) AS n FROM merkle_node WHERE position < ({} >> level) GROUP BY level", size
+        )
+        found = {int(row["level"]): int(row["n"]) for row in counts}
+        expected = {level: size >> level for level in range(size.bit_length())}
+        if found != expected:
+            return f"the stored Merkle tree has {found} nodes per level for {size} entries, not {expected}"
+        return None
+
     async def _completed_between(self, first: int, last: int) -> dict[merkle.Node, bytes]:
         """The stored nodes that appending leaves first … last - 1 completed: at level L, the
         positions p with (p + 1)·2^L − 1 among those leaves."""

@@ -125,6 +125,11 @@ class ExportReader:
             self._at += 1
             return
         while True:
+            fast = self._compact_run()
+            if fast:
+                yield from fast
+                self._expect(",")
+                continue
             value = self._value()
             try:
                 yield msgspec.convert(value, EntryRecord)
@@ -132,6 +137,25 @@ class ExportReader:
                 raise ExportError(f"not a ledger entry: {exc}") from exc
             if self._expect(",]") == "]":
                 return
+
+    def _compact_run(self) -> list[EntryRecord]:
+        """The entries from here to the last `},{"seq":` in the buffer, in one msgspec decode,
+        when the export is written compactly (as the app writes it). That text cannot occur inside
+        a JSON string (its quote would be escaped), so it only ever separates two entries. Any
+        other layout, or anything msgspec refuses, is left to the entry-by-entry path."""
+        end = self._buffer.rfind(COMPACT_SEPARATOR, self._at)
+        if end == -1:
+            return []
+        try:
+            entries = _ENTRIES.decode("[" + self._buffer[self._at : end + 1] + "]")
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return []
+        self._at = end + 1
+        return entries
+
+
+COMPACT_SEPARATOR = '},{"seq":'
+_ENTRIES = msgspec.json.Decoder(list[EntryRecord])
 
 
 def file_chunks(path: str, size: int = CHUNK) -> Iterator[bytes]:

@@ -61,6 +61,10 @@ EXAMPLE_URLS: list[str] = [
     f"/api/v1/rounds/{OPEN_ROUND}/fair-shares",
     "/pledges/" + "x" * 43,  # a pledge's page is linked from nowhere public: an unknown token's 404
     "/pledges/" + "x" * 43 + "/return",  # where Mollie's checkout sends a pledger back
+    "/tile/0/000.p/1",  # the log's tiles: for mirrors, linked from no page (a partial one, and a
+    "/tile/entries/000.p/1",  # full one the demo's few entries do not fill yet: a 404)
+    "/tile/0/000",
+    "/tile/entries/000",
 ]
 """Pages no link leads to and no parameterless route names: add one URL per such route here."""
 
