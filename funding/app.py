@@ -15,9 +15,11 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from funding import db
 from funding.api.controllers import HealthController, LedgerApiController, TotalsApiController
+from funding.api.log import CheckpointController, LogApiController, TileController
 from funding.api.rounds import RoundsApiController
 from funding.api.webhooks import WebhookController
-from funding.dependencies import SERVICES, mollie_api, payment_service, pledge_service
+from funding.dependencies import SERVICES, log_key, mollie_api, payment_service, pledge_service
+from funding.ledger.log import LogService
 from funding.logs import app_logging_config
 from funding.payments.mollie import checkout_origin
 from funding.periodic import every
@@ -53,7 +55,10 @@ CSRF_EXEMPT = [
     # Read-only pages and data without forms: no CSRF cookie, so they can be cached for everyone.
     "^/$",
     "^/ledger",
+    "^/checkpoint$",
+    "^/tile/",
     "^/accessibility$",
+    "^/verify$",
     "^/rounds/?$",
     "^/rounds/[^/]+/?$",  # a round's page, not its pledge form below it
     "^/api/",
@@ -84,6 +89,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     mollie = mollie_api(settings)
     payment_origins = [checkout_origin(settings.mollie_api_endpoint)] if mollie.configured else []
 
+    key = log_key(settings)
+
+    async def issue_checkpoint() -> None:
+        await LogService(key.signer()).issue()
+
     async def reconcile() -> None:
         if mollie.configured:
             await payment_service(settings, mollie).reconcile()
@@ -102,6 +112,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LedgerApiController,
             TotalsApiController,
             RoundsApiController,
+            CheckpointController,
+            LogApiController,
+            TileController,
             HealthController,
             WebhookController,
             StaffApiController,
@@ -120,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             round_closer(lambda: pledge_service(settings), settings.round_closing_interval),
             every(settings.payment_reconcile_interval, reconcile, "reconcile Mollie payments"),
             settled_heap,
+            every(settings.checkpoint_interval, issue_checkpoint, "issue a checkpoint"),
         ],
         middleware=[
             SecurityHeadersMiddleware(https=settings.secure_cookies, payment_origins=payment_origins),
@@ -154,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State(
             {
                 "settings": settings,
+                "log_key": key,
                 "mollie": mollie,
                 "data_version": data_version,
                 "programme": Memo("programme"),

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import click
 import httpx
-import msgspec
 
 from funding import db
-from funding.ledger.chain import LedgerExport, Verification, verify
+from funding.ledger.chain import Verification
 from funding.logs import escaping_handler, uvicorn_log_config
 from funding.settings import Settings
 
@@ -177,27 +176,305 @@ def export(fmt: str, out: str | None) -> None:
 
 @main.command(name="verify")
 @click.argument("source", required=False)
-def verify_command(source: str | None) -> None:
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A checkpoint saved earlier (GET /checkpoint): prove the ledger only grew since.",
+)
+@click.option("--entry", type=click.IntRange(min=1), help="Also prove that entry SEQ is in the log (inclusion proof).")
+@click.option("--key", help="The log's verifier key (see /verify), or a file holding it, to check checkpoints with.")
+def verify_command(source: str | None, checkpoint_file: str | None, entry: int | None, key: str | None) -> None:
     """Recompute the hash chain from the database, or from a /ledger.json file or URL.
 
-    From the database, also every monthly total (from the postings) and the published head.
-    Exit 0 when intact; otherwise exit 1 and name the first bad seq or total.
+    From the database, also every monthly total (from the postings), the published head, the
+    stored Merkle tree and the latest checkpoint issued. A /ledger.json is read as a stream
+    (memory stays flat). With --checkpoint, the saved checkpoint's signature is checked with
+    --key, its root against the tree of the ledger's first entries, and, from a URL or the
+    database, the consistency proof to today's tree. Exit 0 when intact; otherwise exit 1 and
+    name the first bad seq, total, or what differs from the checkpoint.
     """
-    if source is None:
-        settings = Settings.from_env()
-        _bind(settings)
-        from funding.ledger.service import LedgerService
+    from funding.ledger.audit import LogReport, TreeWatch
+    from funding.ledger.notes import Checkpoint, NoteError, Verifier, open_checkpoint
 
-        result = asyncio.run(LedgerService().verify())
+    verifier: Verifier | None = None
+    settings = Settings.from_env() if source is None else None
+    try:
+        if key:
+            verifier = Verifier.parse(_text_or_file(key))
+        elif settings is not None and checkpoint_file:
+            verifier = _own_verifier(settings)
+    except (OSError, NoteError) as exc:
+        raise click.ClickException(f"cannot read the verifier key: {exc}") from exc
+    if checkpoint_file and verifier is None:
+        raise click.UsageError("--checkpoint needs --key: the log's verifier key, as /verify shows it")
+    report = LogReport()
+    saved: Checkpoint | None = None
+    if checkpoint_file:
+        assert verifier is not None
+        try:
+            with open(checkpoint_file, "rb") as handle:
+                saved, _ = open_checkpoint(handle.read(), verifier)
+        except (OSError, NoteError) as exc:
+            click.echo(f"BROKEN: the saved checkpoint {checkpoint_file} does not open: {exc}", err=True)
+            sys.exit(1)
+    site = _site(source)
+    latest: Checkpoint | None = None
+    if site and verifier is not None:
+        latest = _site_checkpoint(site, verifier, report)
+    watch = TreeWatch([c.size for c in (saved, latest) if c is not None], entry)
+    if source is None:
+        assert settings is not None
+        _bind(settings)
+
+        async def pooled() -> Verification:
+            async with db.connection_pool(3):
+                return await _verify_database(watch, saved, entry, report)
+
+        result = asyncio.run(pooled())
         where = db.describe(settings.database_url)
     else:
+        result, where = _verify_export(source, watch), source
+    if result.first_bad_seq is None and source is not None:
+        _check_log(watch, saved, latest, entry, site, report)
+    _report(result, where, report)
+
+
+def _text_or_file(value: str) -> str:
+    """A key given on the command line, or the path of a file holding it."""
+    if "+" in value and not os.path.exists(value):
+        return value.strip()
+    with open(value) as handle:
+        return handle.read().strip()
+
+
+def _own_verifier(settings: Settings):
+    """The verifier key of the key this site signs with, when there is one (never makes one)."""
+    from funding.ledger.log import load_signer
+
+    if not settings.log_signing_key and not os.path.exists(settings.log_key_file):
+        return None
+    return load_signer(settings.log_signing_key, settings.log_key_file, settings.checkpoint_origin).verifier
+
+
+def _site(source: str | None) -> str | None:
+    """The site a /ledger.json URL comes from, to ask for its checkpoint and proofs."""
+    if source and source.startswith(("http://", "https://")):
+        return source.split("?", 1)[0].removesuffix("/ledger.json").rstrip("/")
+    return None
+
+
+def _site_checkpoint(site: str, verifier, report):
+    from funding.ledger.notes import NoteError, open_checkpoint
+
+    try:
+        response = httpx.get(f"{site}/checkpoint", timeout=60, follow_redirects=True)
+        if response.status_code == 404:
+            report.lines.append(f"{site} has issued no checkpoint yet")
+            return None
+        response.raise_for_status()
+        checkpoint, _ = open_checkpoint(response.content, verifier)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot read the checkpoint of {site}: {exc}") from exc
+    except NoteError as exc:
+        report.problems.append(f"the checkpoint {site}/checkpoint serves does not open with the key: {exc}")
+        return None
+    return checkpoint
+
+
+def _verify_export(source: str, watch) -> Verification:
+    """Stream the export: entries are verified and dropped one by one."""
+    from funding.ledger.stream import ExportError, ExportReader
+
+    reader = ExportReader(_chunks(source))
+    result = Verification()
+    try:
+        for entry in reader.entries():
+            if not result.feed(entry):
+                return result
+            watch.add(entry)
+    except (OSError, httpx.HTTPError, ExportError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read a ledger export from {source}: {exc}") from exc
+    assert reader.head_seq is not None and reader.head_hash is not None
+    return result.end((reader.head_seq, reader.head_hash))
+
+
+async def _verify_database(watch, saved, entry: int | None, report) -> Verification:
+    """The chain (with the monthly totals), then the stored tree and checkpoints against the
+    tree of the entries just read, and the proofs from the stored tree."""
+    from funding.ledger.audit import check_consistency, check_inclusion, check_saved
+    from funding.ledger.log import LogService
+    from funding.ledger.notes import Checkpoint
+    from funding.ledger.service import LedgerService
+
+    log = LogService()
+    issued = await log.latest()
+    if issued is not None:
+        watch.wanted.add(issued.tree_size)
+    if db.is_postgres():
+        # PostgreSQL checks the stored tree (its own sha256) while Python checks the chain.
+        head = await LedgerService().head()
+        result, problem = await asyncio.gather(LedgerService().verify(), log.check_tree_in_database(head.seq))
+        if result.first_bad_seq is not None:
+            return result
+        if problem is None:
+            await watch.from_stored_tree(log, result.head_seq)
+    else:
+        result = await LedgerService().verify()
+        if result.first_bad_seq is not None:
+            return result
+        problem = await log.check_tree(watch.add_hash, size=result.head_seq)
+    if problem is not None:
+        report.problems.append(problem)
+        return result
+    root = watch.root()
+    if saved is not None:
+        check_saved(saved, watch, report)
+    if issued is not None:
+        last = Checkpoint("", issued.tree_size, issued.root_hash)
+        check_saved(last, watch, report, what="the latest checkpoint issued")
+    if saved is not None and 0 < saved.size <= watch.size:
+        proof = await log.consistency(saved.size, watch.size)
+        check_consistency(saved, watch.size, root, proof.hashes, report, "from the stored tree")
+    if entry is not None and entry <= watch.size:
+        inclusion = await log.inclusion(entry, watch.size)
+        check_inclusion(entry, watch.size, watch.leaf, root, inclusion.hashes, report, "from the stored tree")
+    elif entry is not None:
+        report.problems.append(f"there is no entry {entry}: the ledger has {watch.size}")
+    return result
+
+
+def _check_log(watch, saved, latest, entry: int | None, site: str | None, report) -> None:
+    """A saved checkpoint against the entries read; from a site, its latest checkpoint and
+    proofs too."""
+    import base64
+
+    from funding.ledger.audit import check_consistency, check_inclusion, check_saved
+
+    if saved is not None:
+        check_saved(saved, watch, report)
+    if latest is not None:
+        if watch.size >= latest.size:
+            check_saved(latest, watch, report, what=f"the site's checkpoint ({site}/checkpoint)")
+        else:
+            report.lines.append(f"the site's checkpoint is of {latest.size} entries, newer than the export read")
+    if site is None:
+        if entry is not None:
+            if watch.leaf is None:
+                report.problems.append(f"there is no entry {entry}: the ledger has {watch.size}")
+            else:
+                report.lines.append(f"entry {entry} is in the verified ledger (leaf {watch.leaf.hex()})")
+        return
+
+    def proof(path: str) -> dict:
         try:
-            export = msgspec.json.decode(_read(source), type=LedgerExport)
-        except (OSError, httpx.HTTPError, msgspec.DecodeError) as exc:
-            raise click.ClickException(f"cannot read a ledger export from {source}: {exc}") from exc
-        result = verify(export.entries, expected_head=(export.head_seq, export.head_hash))
-        where = source
-    _report(result, where)
+            response = httpx.get(f"{site}{path}", timeout=60, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            raise click.ClickException(f"cannot read {site}{path}: {exc}") from exc
+        if response.status_code >= 400:
+            report.problems.append(f"{site}{path} answers {response.status_code}: {response.text[:200]}")
+            return {}
+        return response.json()
+
+    def hashes(body: dict) -> list[bytes]:
+        return [base64.b64decode(h) for h in body.get("hashes", [])]
+
+    target_size, target_root = (latest.size, latest.root) if latest is not None else (watch.size, watch.root())
+    if saved is not None and latest is not None and 0 < saved.size <= latest.size:
+        body = proof(f"/api/v1/proofs/consistency?from={saved.size}&to={latest.size}")
+        if body:
+            check_consistency(saved, latest.size, latest.root, hashes(body), report, f"from {site}")
+    elif saved is not None and latest is not None and saved.size > latest.size:
+        report.problems.append(
+            f"the site's checkpoint is of {latest.size} entries, older than the saved one of {saved.size}: "
+            "the log went back"
+        )
+    if entry is not None and target_size >= entry:
+        body = proof(f"/api/v1/proofs/inclusion?seq={entry}&size={target_size}")
+        if body:
+            check_inclusion(entry, target_size, watch.leaf, target_root, hashes(body), report, f"from {site}")
+    elif entry is not None:
+        report.problems.append(f"there is no entry {entry} in the log of {target_size} entries")
+
+
+@main.command(name="checkpoint")
+@click.option("--key-only", is_flag=True, help="Print the verifier key only, issuing nothing.")
+def checkpoint_command(key_only: bool) -> None:
+    """Issue a signed checkpoint of the Merkle tree now (if it grew) and print the latest.
+
+    The key is FUNDING_LOG_SIGNING_KEY (or the file it names); without one, the site's own in
+    FUNDING_LOG_KEY_FILE, made there the first time."""
+    from funding.dependencies import log_key
+    from funding.ledger.log import LogService
+
+    settings = Settings.from_env()
+    signer = log_key(settings).signer()
+    if key_only:
+        click.echo(str(signer.verifier))
+        return
+    _bind(settings)
+    log = LogService(signer)
+
+    async def issue():
+        await log.issue()
+        return await log.latest()
+
+    latest = asyncio.run(issue())
+    assert latest is not None
+    click.echo(latest.note, nl=False)
+    click.echo(f"(verifier key: {signer.verifier})", err=True)
+
+
+@main.command(name="witness")
+@click.argument("url")
+@click.option("--key", required=True, help="The log's verifier key (its /verify page shows it), or a file holding it.")
+@click.option(
+    "--witness-key",
+    envvar="FUNDING_WITNESS_KEY",
+    help="This witness's own key (PRIVATE+KEY+…) or a file holding it; default: one made in the state folder.",
+)
+@click.option("--name", default="funding-witness", show_default=True, help="The name of a witness key made here.")
+@click.option(
+    "--state",
+    envvar="FUNDING_WITNESS_STATE",
+    default="witness-state",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the last checkpoint cosigned (per log) and the witness's key are kept.",
+)
+def witness_command(url: str, key: str, witness_key: str | None, name: str, state: str) -> None:
+    """Witness the log at URL: check its latest checkpoint's signature and its consistency with
+    the last one cosigned, refuse to go back, and cosign it (C2SP tlog-cosignature).
+
+    Exit 0 when cosigned; 1 when refused (a split view, a rewritten or shrunken log)."""
+    from pathlib import Path
+
+    from funding.ledger.log import load_signer
+    from funding.ledger.notes import NoteError, Verifier, cosigner_verifier
+    from funding.witness import SplitView, WitnessRefused, WitnessState, witness
+
+    try:
+        log_key = Verifier.parse(_text_or_file(key))
+        signer = load_signer(witness_key or "", str(Path(state) / "witness.key"), name)
+    except (OSError, NoteError) as exc:
+        raise click.ClickException(f"cannot read a key: {exc}") from exc
+    try:
+        with httpx.Client(timeout=60, follow_redirects=True) as client:
+            done = witness(url.rstrip("/"), log_key, signer, WitnessState(state), client)
+    except SplitView as exc:
+        click.echo("!" * 72, err=True)
+        click.echo(str(exc), err=True)
+        click.echo("!" * 72, err=True)
+        sys.exit(1)
+    except WitnessRefused as exc:
+        click.echo(f"REFUSED: {exc}", err=True)
+        sys.exit(1)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach {url}: {exc}") from exc
+    since = f" (consistent with {done.previous.size})" if done.previous else " (the first seen)"
+    click.echo(f"cosigned {done.checkpoint.origin} at {done.checkpoint.size} entries{since}")
+    if not done.accepted:
+        click.echo(f"the site did not accept the cosignature: add {cosigner_verifier(signer)} to its FUNDING_WITNESSES")
 
 
 @main.command(name="import-organisations")
@@ -236,18 +513,24 @@ PROGRESS_FROM_ROWS = 50
 """Files this long show a progress bar (on standard error, when it is a terminal)."""
 
 
-def _read(source: str) -> bytes:
-    if source.startswith(("http://", "https://")):
-        response = httpx.get(source, timeout=60, follow_redirects=True)
+def _chunks(source: str):
+    """The bytes of a file or URL, a chunk at a time."""
+    from funding.ledger.stream import file_chunks
+
+    if not source.startswith(("http://", "https://")):
+        yield from file_chunks(source)
+        return
+    with httpx.stream("GET", source, timeout=60, follow_redirects=True) as response:
         response.raise_for_status()
-        return response.content
-    with open(source, "rb") as handle:
-        return handle.read()
+        yield from response.iter_bytes(1 << 20)
 
 
-def _report(result: Verification, where: str) -> None:
-    if result.ok:
+def _report(result: Verification, where: str, log=None) -> None:
+    problems = list(log.problems) if log is not None else []
+    if result.ok and not problems:
         click.echo(f"intact: {result.checked} entries, head #{result.head_seq} {result.head_hash} ({where})")
+        for line in log.lines if log is not None else []:
+            click.echo(f"  {line}")
         return
     if result.first_bad_seq is not None:
         click.echo(
@@ -255,7 +538,7 @@ def _report(result: Verification, where: str) -> None:
             f"({result.checked} entries before it are intact; {where})",
             err=True,
         )
-    for problem in result.other_problems:
+    for problem in [*result.other_problems, *problems]:
         click.echo(f"BROKEN: {problem} ({where})", err=True)
     sys.exit(1)
 

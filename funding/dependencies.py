@@ -9,6 +9,8 @@ from litestar.di import NamedDependency, Provide
 from funding.accounts.service import AccountService
 from funding.invoicing.peppol import OutboxAccessPoint
 from funding.invoicing.service import InvoiceService, Seller
+from funding.ledger.log import LogKey, LogService
+from funding.ledger.notes import CosignatureVerifier
 from funding.ledger.service import LedgerService
 from funding.mail import Mailer
 from funding.money import Money
@@ -23,6 +25,15 @@ from funding.web.ratelimit import LOGIN_STORE
 
 def provide_ledger() -> LedgerService:
     return LedgerService()
+
+
+def log_key(settings: Settings) -> LogKey:
+    return LogKey(settings.log_signing_key, settings.log_key_file, settings.checkpoint_origin)
+
+
+def provide_log(state: State) -> LogService:
+    witnesses = tuple(CosignatureVerifier.parse(key) for key in state.settings.witnesses)
+    return LogService(state.log_key.signer(), witnesses)
 
 
 def provide_programmes(ledger: NamedDependency[LedgerService]) -> ProgrammeService:
@@ -93,6 +104,7 @@ async def provide_budget(state: State, programmes: NamedDependency[ProgrammeServ
 SERVICES = {
     "ledger": Provide(provide_ledger, sync_to_thread=False),
     "programmes": Provide(provide_programmes, sync_to_thread=False),
+    "log": Provide(provide_log, sync_to_thread=False),
     "programme": Provide(provide_programme),
     "invoices": Provide(provide_invoices, sync_to_thread=False),
     "accounts": Provide(provide_accounts, sync_to_thread=False),

@@ -4,7 +4,15 @@ from piccolo.conf.apps import AppConfig
 
 from funding.accounts.tables import AuditEvent, StaffSession, StaffUser
 from funding.invoicing.tables import Invoice, InvoiceDelivery
-from funding.ledger.tables import Account, AccountMonthBalance, JournalEntry, Posting
+from funding.ledger.tables import (
+    Account,
+    AccountMonthBalance,
+    JournalEntry,
+    LogCheckpoint,
+    LogCosignature,
+    MerkleNode,
+    Posting,
+)
 from funding.organisations.tables import Organisation
 from funding.payments.tables import MollieBooking, MolliePayment, RefundRequest
 from funding.pledges.tables import FundingRound, Pledge, PledgeCover, PledgeEvent, PledgeMember, RoundEvent
@@ -33,6 +41,9 @@ APP_CONFIG = AppConfig(
         MolliePayment,
         MollieBooking,
         RefundRequest,
+        MerkleNode,
+        LogCheckpoint,
+        LogCosignature,
         Invoice,
         InvoiceDelivery,
         StaffUser,

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_DATABASE_URL = "sqlite:///funding.db"
 OFF = ("off", "0", "false", "no")
+DEFAULT_LOG_KEY_FILE = "funding-log.key"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,21 @@ class Settings:
     """Seconds between the app's own reconciles of Mollie payments (webhooks get lost); 0: never
     (then `funding payments reconcile` does it). `from_env` makes it every 15 minutes unless
     FUNDING_RECONCILE_EVERY says."""
+    log_signing_key: str = field(default="", repr=False)
+    """The checkpoint key (`PRIVATE+KEY+<name>+<id>+<seed>`, Go's note format) or the path of a
+    file holding it; unset: the key in `log_key_file`, made there the first time (a demo's)."""
+    log_key_file: str = field(default_factory=lambda: os.environ.get("FUNDING_LOG_KEY_FILE") or DEFAULT_LOG_KEY_FILE)
+    """Where the app keeps a key of its own while no `log_signing_key` is set (read from the
+    environment even when the settings are built by hand, so no test writes one into the tree)."""
+    log_origin: str = ""
+    """The log's name in its checkpoints (and the key's name); empty: `base_url` without its scheme."""
+    witnesses: tuple[str, ...] = ()
+    """The verifier keys (`<name>+<id>+<base64>`, type 0x04) of the witnesses whose cosignatures
+    of our checkpoints the site accepts and publishes (FUNDING_WITNESSES, comma-separated)."""
+    checkpoint_interval: int = 0
+    """Seconds between the app's checks whether the tree grew, issuing a checkpoint when it did;
+    0: never (then `funding checkpoint` does it). `from_env` makes it hourly unless
+    FUNDING_CHECKPOINT_EVERY says."""
     max_pledge_euros: int = 1_000_000
     """The most one pledge may be; larger commitments are recorded by staff in parts, or configured."""
     bank_name: str = "Stichting Kennisnetwerk (demo)"
@@ -117,6 +133,11 @@ class Settings:
             response_cache_bytes=int(environ.get("FUNDING_RESPONSE_CACHE_BYTES") or cls.response_cache_bytes),
             round_closing_interval=int(environ.get("FUNDING_CLOSE_ROUNDS_EVERY") or 3600),
             payment_reconcile_interval=int(environ.get("FUNDING_RECONCILE_EVERY") or 900),
+            log_signing_key=environ.get("FUNDING_LOG_SIGNING_KEY", ""),
+            log_key_file=environ.get("FUNDING_LOG_KEY_FILE") or DEFAULT_LOG_KEY_FILE,
+            log_origin=environ.get("FUNDING_LOG_ORIGIN", ""),
+            witnesses=tuple(key.strip() for key in environ.get("FUNDING_WITNESSES", "").split(",") if key.strip()),
+            checkpoint_interval=int(environ.get("FUNDING_CHECKPOINT_EVERY") or 3600),
             max_pledge_euros=int(environ.get("FUNDING_MAX_PLEDGE") or cls.max_pledge_euros),
             bank_name=environ.get("FUNDING_BANK_NAME") or cls.bank_name,
             bank_iban=environ.get("FUNDING_BANK_IBAN") or cls.bank_iban,
@@ -151,6 +172,12 @@ class Settings:
             return None
         app, owner = urlsplit(self.database_url).username, urlsplit(self.database_owner_url).username
         return app if app and app != owner else None
+
+    @property
+    def checkpoint_origin(self) -> str:
+        from funding.ledger.log import origin_for
+
+        return self.log_origin or origin_for(self.base_url)
 
     @property
     def uses_postgres(self) -> bool:

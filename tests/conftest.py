@@ -19,6 +19,9 @@ DATABASES = TestDatabases(os.environ.get("DATABASE_URL"))
 os.environ["DATABASE_URL"] = DATABASES.template_url
 os.environ.setdefault("FUNDING_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.pop("MOLLIE_API_KEY", None)
+os.environ.pop("FUNDING_LOG_SIGNING_KEY", None)
+os.environ["FUNDING_LOG_KEY_FILE"] = os.path.join(DATABASES.folder, "log.key")
+"""Servers the tests start make their checkpoint key there, never in the work tree."""
 REDIS_URL = os.environ.pop("REDIS_URL", "") or "redis://127.0.0.1:6379/0"
 """For the tests that share counts through Redis; every other app in the tests counts in memory."""
 ON_CI = os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
@@ -94,6 +97,7 @@ def settings(database: str, tmp_path) -> Settings:
         secret_key="test-secret-key-not-for-production",
         database_pool_size=0,
         outbox_dir=str(tmp_path / "outbox"),
+        log_key_file=str(tmp_path / "log.key"),
     )
 
 

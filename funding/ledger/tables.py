@@ -72,3 +72,34 @@ class AccountMonthBalance(Table):
     account = ForeignKey(references=Account, **REQUIRED, **KEPT)
     month = Date(help_text="First day of the month", **REQUIRED)
     amount_cents = BigInt(help_text="Euro cents; sum of the month's postings", **REQUIRED)
+
+
+class MerkleNode(Table):
+    """A complete subtree of the journal's Merkle tree (RFC 9162): the 2**level leaves from
+    `position * 2**level` on. Written in the same transaction as the entry that completes it,
+    never changed (database triggers refuse it); unique on level + position (see migrations)."""
+
+    level = Integer(help_text="0 for a leaf (an entry), 1 for two leaves, 2 for four …", **REQUIRED)
+    position = BigInt(help_text="Which subtree of its level, from 0: leaf position = seq - 1", **REQUIRED)
+    hash = Varchar(length=64, help_text="SHA-256, hex", **REQUIRED)
+
+
+class LogCheckpoint(Table):
+    """A signed checkpoint (C2SP tlog-checkpoint in a signed note) as it was issued: the tree's
+    size and root, kept forever so anyone can ask for proofs between any two of them."""
+
+    tree_size = BigInt(unique=True, index=True, **REQUIRED)
+    root_hash = Varchar(length=64, help_text="SHA-256, hex", **REQUIRED)
+    note = Text(help_text="The signed note, byte for byte as published", **REQUIRED)
+    issued_at = Timestamptz(**REQUIRED)
+
+
+class LogCosignature(Table):
+    """A witness's cosignature (C2SP tlog-cosignature) of a checkpoint this site issued, as the
+    witness sent it; the first one per witness and checkpoint is kept, never changed."""
+
+    tree_size = BigInt(index=True, help_text="The checkpoint cosigned", **REQUIRED)
+    witness = Varchar(length=200, help_text="The witness's key name", **REQUIRED)
+    cosigned_at = BigInt(help_text="The witness's timestamp: seconds since 1970", **REQUIRED)
+    line = Text(help_text="The signature line, as it is appended to the checkpoint", **REQUIRED)
+    received_at = Timestamptz(**REQUIRED)

@@ -5,11 +5,13 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Controller, MediaType, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.response import Stream, Template
 
 from funding.ledger import exports
+from funding.ledger.log import LogService
 from funding.ledger.service import LedgerService
 from funding.pledges.listing import dated
 from funding.pledges.service import PledgeService
@@ -72,6 +74,19 @@ class PublicController(Controller):
     async def ledger_beancount(self, ledger: NamedDependency[LedgerService]) -> Stream:
         """The journal in Beancount's plain-text format, for auditors' own tools."""
         return _download(exports.beancount_chunks(ledger), MediaType.TEXT, "ledger.beancount")
+
+    @get("/verify", name="verify", cache=True)
+    async def verify(
+        self, state: State, log: NamedDependency[LogService], programme: NamedDependency[dict | None]
+    ) -> Template:
+        """How to verify the ledger: what the chain, the tree and checkpoints guarantee, the key."""
+        context = {
+            "verifier_key": str(log.signer.verifier),
+            "latest": await log.latest(),
+            "base_url": state.settings.base_url,
+            "programme": programme,
+        }
+        return Template("public/verify.html", context=context)
 
     @get("/accessibility", name="accessibility")
     async def accessibility(self, programme: NamedDependency[dict | None]) -> Template:

@@ -10,6 +10,8 @@ does what `append` does in bulk instead, without taking shortcuts on what the re
 * entries and postings are loaded with PostgreSQL COPY (the append-only triggers refuse only
   UPDATE, DELETE and TRUNCATE), and the monthly account totals get the sums of the postings,
   with the same upsert `LedgerService._add_to_month_totals` runs;
+* the Merkle tree's complete subtrees are computed with `funding.ledger.merkle` from the same
+  right edge `grow_tree` keeps, and loaded with COPY beside their entries;
 * the id sequence is moved past the loaded rows, so later appends through the app just work.
 
 The data look like a programme's books over ten years: pledges falling due, Mollie payments with
@@ -31,6 +33,7 @@ import asyncpg
 
 from funding import db
 from funding.demo import ACCOUNTS, BUDGET_LINES, CONTRIBUTIONS
+from funding.ledger import merkle
 from funding.ledger.chain import entry_hash, format_recorded_at
 from funding.ledger.service import APPEND_LOCK, LedgerService
 from funding.money import Money
@@ -61,6 +64,7 @@ ENTRY_COLUMNS = (
     "hash",
 )
 POSTING_COLUMNS = ("entry", "position", "account", "amount_cents")
+NODE_COLUMNS = ("level", "position", "hash")
 MONTH_TOTAL_UPSERT = (
     "INSERT INTO account_month_balance (account, month, amount_cents) VALUES ($1, $2, $3) "
     "ON CONFLICT (account, month) DO UPDATE "
@@ -94,6 +98,10 @@ async def fill(database_url: str, size: int, *, today: date | None = None, seed:
         accounts = dict(await connection.fetch("SELECT name, id FROM account"))
         head = await connection.fetchrow("SELECT seq, hash FROM journal_entry ORDER BY seq DESC LIMIT 1")
         last_id = await connection.fetchval("SELECT coalesce(max(id), 0) FROM journal_entry")
+        edge_rows = [
+            await connection.fetchval("SELECT hash FROM merkle_node WHERE level = $1 AND position = $2", *node)
+            for node in merkle.root_nodes(head["seq"] if head else 0)
+        ]
         book = _Books(
             accounts,
             seq=head["seq"] if head else 0,
@@ -103,19 +111,21 @@ async def fill(database_url: str, size: int, *, today: date | None = None, seed:
             end=today,
             size=size,
             rng=random.Random(seed),
+            edge=[bytes.fromhex(digest) for digest in edge_rows],
         )
         postings = 0
         # Hash the next batch in a thread while PostgreSQL writes this one (two cores, two jobs).
         pending = asyncio.create_task(asyncio.to_thread(book.batch, min(BATCH, size)))
         remaining = size
         while remaining:
-            entries, legs = await pending
+            entries, legs, nodes = await pending
             remaining -= len(entries)
             if remaining:
                 pending = asyncio.create_task(asyncio.to_thread(book.batch, min(BATCH, remaining)))
             async with connection.transaction():  # postings first: each entry's row seals its own
                 await connection.copy_records_to_table("posting", records=legs, columns=POSTING_COLUMNS)
                 await connection.copy_records_to_table("journal_entry", records=entries, columns=ENTRY_COLUMNS)
+                await connection.copy_records_to_table("merkle_node", records=nodes, columns=NODE_COLUMNS)
             postings += len(legs)
         async with connection.transaction():
             await connection.executemany(
@@ -218,18 +228,22 @@ class _Books:
         end: date,
         size: int,
         rng: random.Random,
+        edge: list[bytes],
     ) -> None:
         self.accounts, self.rng = accounts, rng
         self.seq, self.prev_hash, self.last_id = seq, prev_hash, last_id
+        self.edge = edge
+        """The Merkle tree's right edge: the complete subtrees of the first `seq` leaves."""
         self.start, self.days, self.size, self.made = start, (end - start).days + 1, size, 0
         self.month_totals: dict[tuple[int, date], int] = defaultdict(int)
         self.lines = [code for code, *_ in BUDGET_LINES]
         self.contributors = [contribution.name for contribution in CONTRIBUTIONS]
 
-    def batch(self, count: int) -> tuple[list[tuple], list[tuple]]:
-        """`count` more entries as COPY records for journal_entry and posting."""
+    def batch(self, count: int) -> tuple[list[tuple], list[tuple], list[tuple]]:
+        """`count` more entries as COPY records for journal_entry, posting and merkle_node."""
         entries: list[tuple] = []
         postings: list[tuple] = []
+        nodes: list[tuple] = []
         for _ in range(count):
             # Spread evenly over the years, so dates rise with seq as they would in real life.
             occurred_on = self.start + timedelta(days=self.made * self.days // self.size)
@@ -270,7 +284,16 @@ class _Books:
                 postings.append((self.last_id, position, account_id, cents))
                 self.month_totals[account_id, month] += cents
             self.prev_hash = digest
-        return entries, postings
+            self._grow(self.seq - 1, merkle.leaf_hash(digest), nodes)
+        return entries, postings, nodes
+
+    def _grow(self, index: int, leaf: bytes, nodes: list[tuple]) -> None:
+        """What `grow_tree` stores for leaf `index`, from the right edge instead of the table."""
+        siblings = {node: self.edge[-1 - n] for n, node in enumerate(merkle.siblings_for_append(index))}
+        made = merkle.new_nodes(index, leaf, siblings)
+        del self.edge[len(self.edge) - len(siblings) :]
+        self.edge.append(made[-1][1])
+        nodes.extend((level, position, digest.hex()) for (level, position), digest in made)
 
     def _event(self, on: date) -> tuple[str, str, str | None, list[tuple[str, int]]]:
         """One business event of the kinds DESIGN.md lists, with made-up amounts in cents."""

@@ -13,6 +13,8 @@ import pytest
 
 from funding import db
 from funding.demo import load_demo
+from funding.ledger.log import LogService
+from funding.ledger.notes import Signer
 from funding.ledger.service import LedgerService
 from tests.factories import book_contribution
 
@@ -57,6 +59,10 @@ async def test_the_app_role_reads_and_appends(app_url):
     entry = await book_contribution(ledger, 250)
     await ledger.reverse(entry.seq, reason="dubbel")
     assert (await ledger.verify()).ok
+    log = LogService(Signer.generate("funding.test"))
+    issued = await log.issue()
+    assert issued is not None and issued.tree_size == (await ledger.head()).seq
+    assert (await log.consistency(1, issued.tree_size)).new_root == issued.root_hash
 
 
 @pytest.mark.parametrize(
@@ -73,6 +79,10 @@ async def test_the_app_role_reads_and_appends(app_url):
         "DROP TABLE posting",
         "CREATE TRIGGER sneak BEFORE INSERT ON posting FOR EACH ROW EXECUTE FUNCTION funding_refuse_change()",
         "UPDATE migration SET name = 'x'",
+        "UPDATE merkle_node SET hash = repeat('0', 64)",
+        "DELETE FROM merkle_node",
+        "TRUNCATE log_checkpoint",
+        "ALTER TABLE merkle_node DISABLE TRIGGER merkle_node_append_only",
     ],
 )
 async def test_the_app_role_cannot_rewrite_or_unguard_the_journal(app_url, statement):

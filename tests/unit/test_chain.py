@@ -13,6 +13,7 @@ from funding.ledger.chain import (
     EntryRecord,
     PostingRecord,
     canonical,
+    canonical_reference,
     format_recorded_at,
     record_hash,
     verify,
@@ -113,3 +114,28 @@ def test_entries_cut_off_the_end_are_caught_with_the_published_head():
 @given(st.datetimes(timezones=st.timezones(), min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30)))
 def test_recorded_at_is_utc_to_the_second_with_a_z(moment):
     assert format_recorded_at(moment) == moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+"""Any text an entry can hold (lone surrogates cannot be stored or encoded as UTF-8 at all)."""
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**53),
+    kind=TEXT,
+    description=TEXT,
+    reference=st.none() | TEXT,
+    postings=st.lists(st.tuples(TEXT, st.integers(min_value=-(10**11), max_value=10**11)), max_size=4),
+)
+def test_the_fast_canonical_form_is_byte_for_byte_the_published_one(seq, kind, description, reference, postings):
+    fields = {
+        "seq": seq,
+        "prev_hash": "f" * 64,
+        "occurred_on": date(2026, 1, 31),
+        "recorded_at": "2026-01-31T23:59:59Z",
+        "kind": kind,
+        "description": description,
+        "reference": reference,
+        "postings": postings,
+    }
+    assert canonical(**fields) == canonical_reference(**fields)

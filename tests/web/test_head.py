@@ -8,6 +8,7 @@ import pytest
 EXAMPLES = {
     # A path for each route that takes a parameter; a new one fails below until it has one here.
     "/static/{file_path:path}": "/static/site.css",
+    "/tile/{level:str}/{index:path}": "/tile/0/000.p/1",
     "/schema/{path:str}": "/schema/nergens",
     "/schema/assets/{asset:str}": "/schema/assets/swagger-ui.css",
     "/staff/api/v1/journal/entries/{seq:int}/reversal": "/staff/api/v1/journal/entries/1/reversal",

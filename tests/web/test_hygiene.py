@@ -64,6 +64,10 @@ EXAMPLE_URLS: list[str] = [
     "/pledges/" + "x" * 43 + "/invoices/2026-0001",  # an invoice of a pledge: as private as its page
     "/staff/api/v1/invoices/2026-0001",  # the staff API's, behind its token (401 without)
     "/staff/api/v1/invoices/2026-0001/pdf",
+    "/tile/0/000.p/1",  # the log's tiles: for mirrors, linked from no page (a partial one, and a
+    "/tile/entries/000.p/1",  # full one the demo's few entries do not fill yet: a 404)
+    "/tile/0/000",
+    "/tile/entries/000",
 ]
 """Pages no link leads to and no parameterless route names: add one URL per such route here."""
 
