@@ -20,12 +20,15 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 ED25519 = 0x01
+COSIGNATURE_V1 = 0x04
+"""A timestamped Ed25519 cosignature: key type 0x04 in key ids and verifier keys."""
 SIGNATURE_PREFIX = "— "  # U+2014 EM DASH, then a space
 MAX_NOTE_BYTES = 1_000_000
 
@@ -44,32 +47,44 @@ def _check_name(name: str) -> None:
 
 
 @dataclass(frozen=True)
-class Verifier:
+class _PublicKey:
+    """A note key `<name>+<hex key id>+<base64(type byte ‖ 32-byte Ed25519 public key)>`; the
+    type byte tells a log's signing key (0x01) from a witness's cosigning key (0x04)."""
+
     name: str
     id: bytes
     public_key: bytes
+    TYPE: ClassVar[int]
+    WHAT: ClassVar[str]
 
     @classmethod
-    def parse(cls, text: str) -> Verifier:
-        """A verifier key `<name>+<hex id>+<base64 key>`."""
+    def parse(cls, text: str) -> Self:
         parts = text.strip().split("+", 2)
         if len(parts) != 3:
-            raise NoteError("a verifier key is <name>+<key id>+<base64 key>")
+            raise NoteError(f"a {cls.WHAT} is <name>+<key id>+<base64 key>")
         name, hex_id, encoded = parts
         _check_name(name)
         try:
             raw = base64.b64decode(encoded, validate=True)
             wanted_id = bytes.fromhex(hex_id)
         except (binascii.Error, ValueError) as exc:
-            raise NoteError(f"the verifier key does not decode: {exc}") from exc
-        if len(wanted_id) != 4 or len(raw) != 33 or raw[0] != ED25519:
-            raise NoteError("only Ed25519 verifier keys (type 0x01, 32 bytes) are supported")
+            raise NoteError(f"the {cls.WHAT} does not decode: {exc}") from exc
+        if len(wanted_id) != 4 or len(raw) != 33 or raw[0] != cls.TYPE:
+            raise NoteError(f"a {cls.WHAT} is an Ed25519 key of type {cls.TYPE:#04x} (32 bytes)")
         if key_id(name, raw) != wanted_id:
-            raise NoteError("the verifier key's id does not match its name and key")
+            raise NoteError(f"the {cls.WHAT}'s id does not match its name and key")
         return cls(name, wanted_id, raw[1:])
 
     def __str__(self) -> str:
-        return f"{self.name}+{self.id.hex()}+{base64.b64encode(bytes([ED25519]) + self.public_key).decode()}"
+        return f"{self.name}+{self.id.hex()}+{base64.b64encode(bytes([self.TYPE]) + self.public_key).decode()}"
+
+
+@dataclass(frozen=True)
+class Verifier(_PublicKey):
+    """A log's verifier key: checks the Ed25519 signatures on its checkpoints."""
+
+    TYPE: ClassVar[int] = ED25519
+    WHAT: ClassVar[str] = "verifier key"
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         try:
@@ -253,8 +268,6 @@ def open_checkpoint(data: str | bytes, verifier: Verifier) -> tuple[Checkpoint, 
 
 
 # -- witness cosignatures (C2SP tlog-cosignature) -------------------------------------------------
-COSIGNATURE_V1 = 0x04
-"""A timestamped Ed25519 cosignature: key type 0x04 in key ids and verifier keys."""
 
 
 def cosignature_message(checkpoint_text: str, timestamp: int) -> bytes:
@@ -264,32 +277,11 @@ def cosignature_message(checkpoint_text: str, timestamp: int) -> bytes:
 
 
 @dataclass(frozen=True)
-class CosignatureVerifier:
-    name: str
-    id: bytes
-    public_key: bytes
+class CosignatureVerifier(_PublicKey):
+    """A witness's key: checks its timestamped cosignatures (C2SP tlog-cosignature)."""
 
-    @classmethod
-    def parse(cls, text: str) -> CosignatureVerifier:
-        """A witness's verifier key `<name>+<hex id>+<base64(0x04 ‖ public key)>`."""
-        parts = text.strip().split("+", 2)
-        if len(parts) != 3:
-            raise NoteError("a witness key is <name>+<key id>+<base64 key>")
-        name, hex_id, encoded = parts
-        _check_name(name)
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-            wanted_id = bytes.fromhex(hex_id)
-        except (binascii.Error, ValueError) as exc:
-            raise NoteError(f"the witness key does not decode: {exc}") from exc
-        if len(wanted_id) != 4 or len(raw) != 33 or raw[0] != COSIGNATURE_V1:
-            raise NoteError("a witness key is a timestamped Ed25519 cosignature key (type 0x04, 32 bytes)")
-        if key_id(name, raw) != wanted_id:
-            raise NoteError("the witness key's id does not match its name and key")
-        return cls(name, wanted_id, raw[1:])
-
-    def __str__(self) -> str:
-        return f"{self.name}+{self.id.hex()}+{base64.b64encode(bytes([COSIGNATURE_V1]) + self.public_key).decode()}"
+    TYPE: ClassVar[int] = COSIGNATURE_V1
+    WHAT: ClassVar[str] = "witness key"
 
     def timestamp(self, note: Note) -> int:
         """When this witness cosigned `note`'s checkpoint; NoteError if it did not."""
