@@ -289,7 +289,7 @@ class InvoiceService:
             except MailError as error:
                 log.error("invoice %s was not mailed: %s", document.number, error)
                 await self._delivered(document, DeliveryChannel.email, False, str(error))
-        if self.access_point and buyer.endpoint_scheme in PEPPOL_SCHEMES:
+        if self.access_point:
             seller = self.seller.party
             try:
                 message = await self.access_point.deliver(
@@ -361,6 +361,11 @@ class InvoiceService:
     async def _invoice(self, pledge: PledgeRecord, fund: Round, number: str) -> Document:
         organisation = await self.pledges.organisations.get(pledge.organisation_id)
         assert organisation is not None
+        if not (organisation["oin"] or organisation["kvk"]):
+            # Peppol addresses a buyer by one of them; an e-invoice without is refused (PEPPOL-EN16931-CL008).
+            raise NotBillable(
+                _("We need the organisation's OIN or KvK number to send it an e-invoice: please contact us.")
+            )
         if not (organisation["address"].strip() and organisation["postcode"] and organisation["city"]):
             # A Dutch buyer's access point refuses an e-invoice without its address (NL-R-004).
             raise NotBillable(
@@ -430,21 +435,11 @@ class InvoiceService:
         return newest if credited < newest.amount else None
 
 
-PEPPOL_SCHEMES = ("0190", "0106")
-"""Participant schemes the access point can address (an `EM` buyer gets mail only)."""
-
-
 def buyer_party(organisation: dict, pledge: PledgeRecord) -> Party:
     """The buyer as the registry and the pledge say: a Dutch public body by its OIN (scheme 0190),
-    a company by its KvK number (0106), anyone else by the billing e-mail address (EM)."""
+    anyone else by its KvK number (0106); `_invoice` refuses a buyer with neither."""
     email = organisation["billing_email"] or pledge.contact_email
-    if organisation["oin"]:
-        scheme, identifier = "0190", organisation["oin"]
-    elif organisation["kvk"]:
-        scheme, identifier = "0106", organisation["kvk"]
-    else:
-        scheme, identifier = "EM", email
-    legal = (scheme, identifier) if scheme != "EM" else ("", "")
+    scheme, identifier = ("0190", organisation["oin"]) if organisation["oin"] else ("0106", organisation["kvk"])
     return Party(
         name=organisation["name"],
         street=", ".join(line.strip() for line in organisation["address"].splitlines() if line.strip()),
@@ -452,8 +447,8 @@ def buyer_party(organisation: dict, pledge: PledgeRecord) -> Party:
         city=organisation["city"],
         endpoint_scheme=scheme,
         endpoint_id=identifier,
-        legal_id_scheme=legal[0],
-        legal_id=legal[1],
+        legal_id_scheme=scheme,
+        legal_id=identifier,
         vat_number=organisation["vat_number"],
         contact_name=pledge.contact_name,
         contact_email=email,

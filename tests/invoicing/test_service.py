@@ -68,7 +68,12 @@ async def buyers(database: str) -> dict[str, int]:
             city="Utrecht",
             is_public=True,
         ),
-        "nowhere": await registry.add(kind=OrganisationKind.gemeente, name="Gemeente Zonderadres"),
+        "nowhere": await registry.add(
+            kind=OrganisationKind.gemeente, name="Gemeente Zonderadres", oin="00000001000000000099"
+        ),
+        "unnumbered": await registry.add(
+            kind=OrganisationKind.other_public, name="Stichting Zondernummer", is_public=True, **ADDRESS
+        ),
     }
 
 
@@ -173,12 +178,14 @@ async def test_bad_requests_are_refused_with_a_message_and_write_nothing(invoice
         online(buyers["utrecht"], form=ContributionForm.goods, in_kind_description="Zaal", budget_line="events"),
     )
     no_address = await pledges.pledge("2026", cash(buyers["nowhere"]))
+    no_number = await pledges.pledge("2026", cash(buyers["unnumbered"]))
     before = (await ledger.head()).seq, await Invoice.count()
     cases = [
         (invoiced, "This pledge has been invoiced already."),
         (conditional, "Only a pledge that is due, with nothing paid yet, can be invoiced."),
         (in_kind, "A contribution in kind is not invoiced."),
         (no_address, NO_ADDRESS),
+        (no_number, "We need the organisation's OIN or KvK number to send it an e-invoice: please contact us."),
     ]
     for pledge, said in cases:
         with pytest.raises(InvoiceError, match=message(said)):

@@ -37,8 +37,9 @@ def test_every_edge_case_is_valid_peppol(peppol: PeppolValidator, case: str) -> 
 @pytest.mark.parametrize("case", NOT_ON_PEPPOL)
 def test_a_buyer_known_by_email_only_is_valid_en16931_but_not_peppol(peppol: PeppolValidator, case: str) -> None:
     """Peppol's list of electronic address schemes (PEPPOL-EN16931-CL008) leaves out `EM`, which
-    EN 16931's allows: such a buyer cannot be reached over Peppol at all. Its UBL still passes
-    the schema and every EN 16931 rule, for delivery by e-mail."""
+    EN 16931's allows: such a buyer cannot be reached over Peppol at all. This is why the invoice
+    service refuses to invoice an organisation with neither OIN nor KvK number (the renderer
+    alone would still make schema- and EN 16931-valid UBL of it)."""
     report = peppol.check(render_ubl(EDGE_CASES[case]))
     assert not report.schema_errors, report
     assert report.fatal_rules == NOT_ON_PEPPOL[case], report
