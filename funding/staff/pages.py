@@ -16,19 +16,20 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter, URLEncodedBody
+from litestar.params import PathParameter, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from funding.accounts.service import ABSOLUTE_TIMEOUT, AccountError, AccountService, StaffAccount
 from funding.accounts.tables import Role
 from funding.i18n import _
-from funding.invoicing.service import InvoiceService
+from funding.invoicing.service import InvoiceNotFound, InvoiceService
 from funding.ledger.service import LedgerService
 from funding.money import Money, MoneyError
 from funding.payments.service import PaymentError, PaymentService
 from funding.pledges.service import REFUNDS, Change, NewPledge, PledgeError, PledgeService
 from funding.pledges.tables import BOOKED_STATUSES, PledgeSource
 from funding.staff.guards import require_staff, staff_cookie
+from funding.web.documents import stored_file
 from funding.web.errors import page_error_responses
 from funding.web.requests import client_address
 from funding.web.security import PRIVATE
@@ -318,6 +319,10 @@ class RefundForm(msgspec.Struct):
 CHANGE_RESPONSES = page_error_responses(400, 401, 403, 404, 429)
 RoundQuery = Annotated[str | None, QueryParameter(max_length=80, description="The round's slug")]
 PledgeId = Annotated[int, msgspec.Meta(ge=1, le=2**31)]
+DocumentFile = Annotated[
+    str,
+    PathParameter(pattern=r"^[0-9]{4}-[0-9]{4,6}\.(pdf|xml)$", description="`2026-0001.pdf` or `2026-0001.xml`"),
+]
 
 
 class StaffPledgesController(Controller):
@@ -415,6 +420,22 @@ class StaffPledgesController(Controller):
         pledge_id: PledgeId,
     ) -> Template:
         return await self._pledge(request, pledges, invoices, payments, programme, pledge_id)
+
+    @get(
+        "/{pledge_id:int}/invoices/{file:str}",
+        name="staff_pledge_document",
+        opt={"roles": EVERYONE},
+        responses=page_error_responses(400, 401, 403, 404),
+    )
+    async def document(
+        self, invoices: NamedDependency[InvoiceService], pledge_id: PledgeId, file: DocumentFile
+    ) -> Response:
+        """One of the pledge's invoices or credit notes, its stored PDF or XML as issued."""
+        number, _dot, suffix = file.partition(".")
+        issued = await invoices.get(number)
+        if issued.pledge_id != pledge_id:
+            raise InvoiceNotFound(_("There is no invoice with this number."))
+        return await stored_file(invoices, issued, suffix)
 
     @post("/{pledge_id:int}/amount", name="staff_pledge_amount", status_code=303, responses=CHANGE_RESPONSES)
     async def change_amount(

@@ -53,6 +53,10 @@ async def test_a_treasurer_changes_invoices_reminds_and_cancels_and_an_auditor_o
     assert (await pledges.pledge_by_token(pledge.token)).amount == Money.euros(1250)
     assert (await client.post(f"{url}/invoice", data={"_csrf_token": token})).status_code == 200
     assert await Invoice.count() == 1
+    stored = await Invoice.select(Invoice.number, Invoice.pdf).first()
+    pdf = await client.get(f"{url}/invoices/{stored['number']}.pdf")
+    assert pdf.status_code == 200 and pdf.content == bytes(stored["pdf"]), "staff download the stored file"
+    assert (await client.get(f"/staff/pledges/{pledge.id + 1}/invoices/{stored['number']}.pdf")).status_code == 404
     assert (await client.post(f"{url}/reminder", data={"_csrf_token": token})).status_code == 200
     outbox = sorted(Path(settings.outbox_dir).glob("*.eml"))
     subjects = [email.message_from_bytes(f.read_bytes(), policy=policy.default)["Subject"] for f in outbox]

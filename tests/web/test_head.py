@@ -23,6 +23,7 @@ EXAMPLES = {
     "/pledges/{token:str}/invoices/{file:str}": "/pledges/" + "x" * 43 + "/invoices/2026-0001.pdf",
     "/staff/users/{user_id:int}/role": "/staff/users/1/role",
     "/staff/pledges/{pledge_id:int}": "/staff/pledges/999999",
+    "/staff/pledges/{pledge_id:int}/invoices/{file:str}": "/staff/pledges/999999/invoices/2026-0001.pdf",
     "/staff/pledges/{pledge_id:int}/amount": "/staff/pledges/999999/amount",
     "/staff/pledges/{pledge_id:int}/cancel": "/staff/pledges/999999/cancel",
     "/staff/pledges/{pledge_id:int}/invoice": "/staff/pledges/999999/invoice",

@@ -62,6 +62,7 @@ EXAMPLE_URLS: list[str] = [
     "/pledges/" + "x" * 43,  # a pledge's page is linked from nowhere public: an unknown token's 404
     "/pledges/" + "x" * 43 + "/return",  # where Mollie's checkout sends a pledger back
     "/pledges/" + "x" * 43 + "/invoices/2026-0001",  # an invoice of a pledge: as private as its page
+    "/staff/pledges/1/invoices/2026-0001.pdf",  # the back office's, behind its login (401 without)
     "/staff/api/v1/invoices/2026-0001",  # the staff API's, behind its token (401 without)
     "/staff/api/v1/invoices/2026-0001/pdf",
     "/tile/0/000.p/1",  # the log's tiles: for mirrors, linked from no page (a partial one, and a
