@@ -250,6 +250,17 @@ class InvoiceService:
         rows = await Invoice.select(*_SUMMARY).where(Invoice.pledge == pledge_id).order_by(Invoice.id)
         return [_issued(row) for row in rows]
 
+    async def latest_invoices(self, pledge_ids: list[int]) -> dict[int, IssuedDocument]:
+        """Each pledge's newest invoice (credit notes aside), in one query: for lists of pledges."""
+        if not pledge_ids:
+            return {}
+        rows = (
+            await Invoice.select(*_SUMMARY)
+            .where(Invoice.pledge.is_in(pledge_ids) & (Invoice.kind == DocumentKind.invoice.value))
+            .order_by(Invoice.id)
+        )
+        return {row["pledge"]: _issued(row) for row in rows}
+
     async def file(self, number: str, suffix: str) -> tuple[IssuedDocument, bytes]:
         """The stored PDF (`pdf`) or UBL (`xml`) of `number`, byte for byte as issued."""
         issued = await self.get(number)

@@ -152,18 +152,22 @@ class StaffHomeController(Controller):
         owed: list[Owed] = []
         rounds = await pledges.rounds()
         for fund in rounds:
-            for pledge in await pledges.pledges(fund.id):
-                if pledge.status not in BOOKED_STATUSES or pledge.is_in_kind or not pledge.open_amount:
-                    continue
-                billed = [d for d in await invoices.of_pledge(pledge.id) if not d.is_credit_note]
+            open_pledges = [
+                pledge
+                for pledge in await pledges.pledges(fund.id)
+                if pledge.status in BOOKED_STATUSES and not pledge.is_in_kind and pledge.open_amount
+            ]
+            billed = await invoices.latest_invoices([pledge.id for pledge in open_pledges])
+            for pledge in open_pledges:
+                invoice = billed.get(pledge.id)
                 owed.append(
                     Owed(
                         organisation=pledge.organisation_name,
                         round_title=fund.title(request.state.locale),
                         open=pledge.open_amount,
                         reference=pledge.formatted_reference,
-                        invoice=billed[-1].number if billed else None,
-                        overdue=bool(billed) and billed[-1].due_date < today,
+                        invoice=invoice.number if invoice else None,
+                        overdue=invoice is not None and invoice.due_date < today,
                     )
                 )
         owed.sort(key=lambda o: (not o.overdue, o.organisation))
