@@ -72,9 +72,17 @@ def page_error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+JSON_AREAS = ("/api/", "/staff/api/", "/webhooks/", "/health", "/schema")
+PAGE_AREAS = ("/pledges/", "/staff/")
+"""Pages and the files they link (a pledge's, the back office's): their errors are pages, even for
+an address that ends in `.json` (which elsewhere names a JSON export, as `/ledger.json`)."""
+
+
 def wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith(("/api/", "/staff/api/", "/webhooks/", "/health", "/schema")) or path.endswith(".json")
+    if path.startswith(JSON_AREAS):
+        return True
+    return path.endswith(".json") and not path.startswith(PAGE_AREAS)
 
 
 def _status_and_detail(exc: Exception) -> tuple[int, str, object]:

@@ -142,3 +142,14 @@ async def test_text_with_a_nul_character_is_refused(staff, path, body):
     """On PostgreSQL `{"label": "\\u0000"}` was a 500: text columns cannot hold NUL."""
     response = await staff.post(path, json=body, headers=STAFF_AUTH)
     assert response.status_code == 400 and response.json()["extra"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/staff/pledges/4593/invoices/.json", "/pledges/" + "x" * 43 + "/invoices/.json", "/staff/.json"]
+)
+async def test_a_page_areas_address_ending_in_json_gets_an_html_error(client, path):
+    """Found by the fuzzer: `.json` names an export elsewhere, but a pledge's or the back
+    office's error is a page, as their OpenAPI says."""
+    answer = await client.get(path)
+    assert 400 <= answer.status_code < 500 and answer.headers["content-type"].startswith("text/html"), path
+    assert (await client.get("/nergens.json")).headers["content-type"].startswith("application/json")
